@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make            build netswapd (and the CLI) in the tree
+# make test       every test, under ASan+UBSan; ends with "N passed, N failed"
+# make demo       the main job, on a fresh machine
+# make bench      server benchmark against peers (not a test)
+# make fuzz       a long libFuzzer run
+# make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= gcc
+
+STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wpointer-arith -Wmissing-prototypes -Wstrict-prototypes -I. -pthread
+CFLAGS ?= -O2 -g
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDLIBS := -pthread
+
+LIB_SRC := $(wildcard lib/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+HEADERS := $(wildcard proto/*.h lib/*.h server/*.h)
+
+REL := build/rel
+ASAN := build/asan
+
+rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
+asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
+
+.PHONY: all asan test demo bench fuzz lab install clean check-style
+.DELETE_ON_ERROR:
+
+all: server/netswapd
+
+$(REL)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(ASAN)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+server/netswapd: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/server/netswapd: $(call asan_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(call asan_obj,$(SERVER_SRC) $(LIB_SRC))
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# Everything make test runs: the sanitized daemon, unit tests, and the
+# optimised daemon (RSS bounds are measured on what users run).
+asan: all $(ASAN)/server/netswapd $(patsubst %.c,$(ASAN)/%,$(UNIT_SRC))
+
+test:
+	@tests/run
+
+demo: all
+	@lab/demo
+
+bench: all
+	@bench/server/run
+
+fuzz:
+	@tests/fuzz/run $${FUZZ_SECONDS:-600}
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 server/netswapd $(DESTDIR)$(SBINDIR)/netswapd
+	install -m 0644 docs/netswapd.8 $(DESTDIR)$(MANDIR)/man8/netswapd.8
+
+clean:
+	rm -rf build server/netswapd

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A connection's socket I/O: batched header reads, payloads received
+ * straight into their destination, and replies gathered into one sendmsg().
+ * Sockets are edge-triggered; can_read/can_write remember readiness, and a
+ * short recv/send clears it because the kernel raises a new edge for every
+ * later arrival or freed send space.  All of it runs on the owning loop's
+ * thread; workers only ever hand requests back through loop_post_completion.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "netswapd.h"
+
+#define TX_IOV 128
+
+struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer)
+{
+	struct nsd_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->srv = srv;
+	c->fd = fd;
+	c->phase = PHASE_HANDSHAKE;
+	c->hs = HS_CLIENT_FLAGS;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	return c;
+}
+
+void conn_attach(struct nsd_conn *c, struct nsd_loop *l)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = c,
+	};
+
+	c->loop = l;
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	l->nconns++;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev)) {
+		conn_fail(c, "epoll_ctl failed");
+		return;
+	}
+	c->can_write = true;
+	hs_start(c);
+}
+
+void conn_destroy(struct nsd_conn *c)
+{
+	for (unsigned int i = 0; i < c->nslot_blocks; i++)
+		pool_free(c->srv->pool, c->slot_block[i], SLOT_BLOCK);
+	free(c);
+}
+
+void *conn_pool_alloc(struct nsd_conn *c, size_t len)
+{
+	void *p = pool_alloc_or_wait(c->srv->pool, len, c->loop->id);
+
+	if (!p)
+		loop_wait_pool(c->loop, c);
+	return p;
+}
+
+struct nsd_req *conn_get_req(struct nsd_conn *c)
+{
+	struct nsd_req *r = c->free_reqs;
+
+	if (!r) {
+		char *block;
+
+		if (c->nslot_blocks == SLOT_BLOCKS) {
+			c->rx_wait |= RX_WAIT_SLOTS;
+			return NULL;
+		}
+		block = conn_pool_alloc(c, SLOT_BLOCK);
+		if (!block)
+			return NULL;
+		c->slot_block[c->nslot_blocks++] = block;
+		for (size_t i = 0; i < SLOTS_PER_BLOCK; i++) {
+			r = (struct nsd_req *)(block + i * sizeof(*r));
+			r->next = c->free_reqs;
+			c->free_reqs = r;
+		}
+		r = c->free_reqs;
+	}
+	c->free_reqs = r->next;
+	memset(r, 0, sizeof(*r));
+	r->conn = c;
+	c->inflight++;
+	if (c->inflight >= CONN_MAX_INFLIGHT)
+		c->rx_wait |= RX_WAIT_SLOTS;
+	return r;
+}
+
+/* Undo conn_get_req() for a request that could not start (no buffer). */
+void conn_unget_req(struct nsd_conn *c, struct nsd_req *r)
+{
+	r->next = c->free_reqs;
+	c->free_reqs = r;
+	c->inflight--;
+}
+
+ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, dst, len, MSG_DONTWAIT);
+
+		if (n > 0) {
+			if ((size_t)n < len)
+				c->can_read = false;
+			return n;
+		}
+		if (n == 0) {
+			c->can_read = false;
+			c->rx_wait |= RX_STOP;
+			conn_maybe_free(c);
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->can_read = false;
+			return 0;
+		}
+		conn_fail(c, strerror(errno));
+		return -1;
+	}
+}
+
+size_t conn_take_staged(struct nsd_conn *c, void *dst, size_t len)
+{
+	size_t have = c->rx_end - c->rx_start;
+
+	if (have > len)
+		have = len;
+	if (dst)
+		memcpy(dst, c->rxbuf + c->rx_start, have);
+	c->rx_start += (uint32_t)have;
+	if (c->rx_start == c->rx_end)
+		c->rx_start = c->rx_end = 0;
+	return have;
+}
+
+/* Receive the rest of a WRITE payload into its destination, and in the same
+ * call the next request header into the (empty) staging buffer. */
+static int rx_payload(struct nsd_conn *c)
+{
+	struct iovec iov[2] = {
+		{ c->rx_dst, c->rx_left },
+		{ c->rxbuf, sizeof(struct nbd_req_hdr) },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if (!c->can_read)
+		return 0;
+	n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n < 0 && errno == EINTR)
+			return 1;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->can_read = false;
+			return 0;
+		}
+		if (n == 0)
+			conn_fail(c, "disconnected in the middle of a write");
+		else
+			conn_fail(c, strerror(errno));
+		return -1;
+	}
+	if ((uint64_t)n < c->rx_left + sizeof(struct nbd_req_hdr))
+		c->can_read = false;
+	if ((uint64_t)n < c->rx_left) {
+		c->rx_dst += n;
+		c->rx_left -= (uint64_t)n;
+		return 1;
+	}
+	c->rx_start = 0;
+	c->rx_end = (uint32_t)((uint64_t)n - c->rx_left);
+	c->rx_left = 0;
+	c->rx = RX_HDR;
+	req_payload_done(c, c->rx_req);
+	c->rx_req = NULL;
+	return 1;
+}
+
+/* Skip discard_left bytes (the payload of a refused write or option). */
+static int rx_discard(struct nsd_conn *c)
+{
+	uint64_t want;
+	ssize_t n;
+
+	c->discard_left -= conn_take_staged(c, NULL, c->discard_left);
+	while (c->discard_left) {
+		want = c->discard_left < CONN_RXBUF ? c->discard_left : CONN_RXBUF;
+		if (!c->can_read)
+			return 0;
+		n = conn_recv(c, c->rxbuf, (size_t)want);
+		if (n <= 0)
+			return (int)n;
+		c->discard_left -= (uint64_t)n;
+	}
+	return 1;
+}
+
+int conn_discard(struct nsd_conn *c)
+{
+	return rx_discard(c);
+}
+
+static void rx_transmission(struct nsd_conn *c)
+{
+	const size_t hsz = sizeof(struct nbd_req_hdr);
+	unsigned int budget = 256;
+	ssize_t n;
+	int rc;
+
+	while (!c->dead) {
+		if (c->rx == RX_PAYLOAD) {
+			if (rx_payload(c) <= 0)
+				return;
+			continue;
+		}
+		if (c->rx == RX_DISCARD) {
+			if (rx_discard(c) <= 0)
+				return;
+			c->rx = RX_HDR;
+			continue;
+		}
+		if (c->rx_wait)
+			return;
+		if (c->rx_end - c->rx_start >= hsz) {
+			struct nbd_req_hdr h;
+
+			memcpy(&h, c->rxbuf + c->rx_start, hsz);
+			c->rx_start += hsz;
+			rc = req_dispatch(c, &h);
+			if (rc < 0)
+				return;
+			if (rc == 0) {
+				c->rx_start -= hsz;	/* parse it again later */
+				return;
+			}
+			if (c->rx_start == c->rx_end)
+				c->rx_start = c->rx_end = 0;
+			if (--budget == 0) {
+				/* Let the other connections of this loop in. */
+				loop_mark_ready(c->loop, c);
+				return;
+			}
+			continue;
+		}
+		if (!c->can_read)
+			return;
+		if (c->rx_start) {
+			memmove(c->rxbuf, c->rxbuf + c->rx_start,
+				c->rx_end - c->rx_start);
+			c->rx_end -= c->rx_start;
+			c->rx_start = 0;
+		}
+		n = conn_recv(c, c->rxbuf + c->rx_end, CONN_RXBUF - c->rx_end);
+		if (n <= 0)
+			return;
+		c->rx_end += (uint32_t)n;
+	}
+}
+
+void conn_process(struct nsd_conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->phase == PHASE_HANDSHAKE)
+		hs_process(c);
+	else
+		rx_transmission(c);
+	if (!c->dead && (c->txq_head || c->out_len))
+		loop_mark_dirty(c->loop, c);
+}
+
+void conn_resume(struct nsd_conn *c, unsigned int why)
+{
+	if (!(c->rx_wait & why))
+		return;
+	c->rx_wait &= ~why;
+	if (!c->rx_wait)
+		loop_mark_ready(c->loop, c);
+}
+
+void conn_queue_reply(struct nsd_conn *c, struct nsd_req *r)
+{
+	r->next = NULL;
+	if (c->dead) {
+		conn_release_req(c, r);
+		return;
+	}
+	if (c->txq_tail)
+		c->txq_tail->next = r;
+	else
+		c->txq_head = r;
+	c->txq_tail = r;
+	c->txq_bytes += r->hdr_len + r->data_len;
+	if (c->txq_bytes > CONN_MAX_TXQ_BYTES)
+		c->rx_wait |= RX_WAIT_TX;
+	loop_mark_dirty(c->loop, c);
+}
+
+void conn_release_req(struct nsd_conn *c, struct nsd_req *r)
+{
+	if (r->buf) {
+		pool_free(c->srv->pool, r->buf, r->buf_len);
+		c->pool_held -= r->buf_len;
+		conn_resume(c, RX_WAIT_QUOTA);
+	}
+	r->next = c->free_reqs;
+	c->free_reqs = r;
+	c->inflight--;
+	if (c->inflight < CONN_MAX_INFLIGHT / 2)
+		conn_resume(c, RX_WAIT_SLOTS);
+	conn_maybe_free(c);
+}
+
+static int flush_handshake(struct nsd_conn *c)
+{
+	while (c->out_off < c->out_len && c->can_write) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->can_write = false;
+			return 0;
+		}
+		if (n < 0) {
+			conn_fail(c, strerror(errno));
+			return -1;
+		}
+		c->out_off += (uint32_t)n;
+	}
+	if (c->out_off < c->out_len)
+		return 0;
+	/* Nothing pending: give the block back until the next reply. */
+	pool_free(c->srv->pool, c->out, HS_OUT_SIZE);
+	c->out = NULL;
+	c->out_off = c->out_len = 0;
+	conn_resume(c, RX_WAIT_OUT);
+	return 1;
+}
+
+/* Gather up to TX_IOV pieces of queued replies, starting tx_off bytes into
+ * the head.  Returns the iovec count. */
+static int gather(struct nsd_conn *c, struct iovec *iov, size_t *total)
+{
+	size_t skip = c->tx_off;
+	int n = 0;
+
+	*total = 0;
+	for (struct nsd_req *r = c->txq_head; r && n + 2 <= TX_IOV; r = r->next) {
+		if (skip < r->hdr_len) {
+			iov[n].iov_base = r->hdr + skip;
+			iov[n].iov_len = r->hdr_len - skip;
+			*total += iov[n++].iov_len;
+			skip = 0;
+		} else {
+			skip -= r->hdr_len;
+		}
+		if (r->data_len > skip) {
+			iov[n].iov_base = (void *)(r->data + skip);
+			iov[n].iov_len = r->data_len - skip;
+			*total += iov[n++].iov_len;
+		}
+		skip = 0;
+	}
+	return n;
+}
+
+static void tx_advance(struct nsd_conn *c, size_t sent)
+{
+	while (c->txq_head) {
+		struct nsd_req *r = c->txq_head;
+		size_t left = (size_t)r->hdr_len + r->data_len - c->tx_off;
+
+		if (sent < left) {
+			c->tx_off += sent;
+			c->txq_bytes -= sent;
+			return;
+		}
+		sent -= left;
+		c->txq_bytes -= left;
+		c->tx_off = 0;
+		c->txq_head = r->next;
+		if (!c->txq_head)
+			c->txq_tail = NULL;
+		conn_release_req(c, r);
+	}
+}
+
+static void flush_transmission(struct nsd_conn *c)
+{
+	struct iovec iov[TX_IOV];
+
+	while (c->txq_head && c->can_write && !c->dead) {
+		struct msghdr msg = { .msg_iov = iov };
+		size_t total;
+		ssize_t n;
+
+		msg.msg_iovlen = (size_t)gather(c, iov, &total);
+		n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->can_write = false;
+			break;
+		}
+		if (n < 0) {
+			conn_fail(c, strerror(errno));
+			return;
+		}
+		if ((size_t)n < total)
+			c->can_write = false;
+		tx_advance(c, (size_t)n);
+	}
+	if (c->txq_bytes <= CONN_MAX_TXQ_BYTES / 2)
+		conn_resume(c, RX_WAIT_TX);
+}
+
+void conn_flush(struct nsd_conn *c)
+{
+	if (c->dead)
+		return;
+	/* The handshake's last reply goes out before any request's reply. */
+	if (c->out_len && flush_handshake(c) <= 0)
+		return;
+	if (c->phase == PHASE_TRANSMISSION)
+		flush_transmission(c);
+	else if (c->hs == HS_LISTING || c->hs == HS_CLOSE_AFTER_FLUSH)
+		hs_process(c);
+	conn_maybe_free(c);
+}
+
+/* Drop everything that can be dropped now; the rest (requests at workers)
+ * comes back through completions and is released then. */
+void conn_fail(struct nsd_conn *c, const char *why)
+{
+	if (c->dead)
+		return;
+	if (why)
+		log_info("%s: closing: %s", c->peer, why);
+	c->dead = true;
+	c->rx_wait |= RX_STOP;
+	shutdown(c->fd, SHUT_RDWR);
+	while (c->txq_head) {
+		struct nsd_req *r = c->txq_head;
+
+		c->txq_head = r->next;
+		conn_release_req(c, r);
+	}
+	c->txq_tail = NULL;
+	c->txq_bytes = 0;
+	c->tx_off = 0;
+	if (c->rx_req) {
+		struct nsd_req *r = c->rx_req;
+
+		c->rx_req = NULL;
+		conn_release_req(c, r);
+	}
+	conn_maybe_free(c);
+}
+
+static void hs_buffers_free(struct nsd_conn *c)
+{
+	if (c->out) {
+		pool_free(c->srv->pool, c->out, HS_OUT_SIZE);
+		c->out = NULL;
+	}
+	if (c->opt_buf) {
+		pool_free(c->srv->pool, c->opt_buf, HS_OPT_MAX);
+		c->opt_buf = NULL;
+	}
+	c->out_len = c->out_off = 0;
+}
+
+/* A connection goes once it is stopped and nothing of it is in flight. */
+void conn_maybe_free(struct nsd_conn *c)
+{
+	struct nsd_loop *l = c->loop;
+
+	if (!(c->rx_wait & RX_STOP) || c->inflight || c->txq_head ||
+	    c->rx_req || (c->out_len && !c->dead) || c->fd < 0)
+		return;
+	if (!c->dead && c->rx == RX_PAYLOAD)
+		return;
+	hs_buffers_free(c);
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->dead = true;
+	loop_bury(l, c);
+}

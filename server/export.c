@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Exports: a sparse anonymous mapping or a file.  Memory exports are served
+ * in place by the event loop (payloads move between socket and mapping);
+ * this file holds the operations that are the same for every caller and the
+ * blocking file operations the workers run.  Return values are NBD errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/size.h"
+#include "netswapd.h"
+
+#define PAGE 4096ULL
+
+static const char zero_block[65536];
+
+static int nbd_errno(int err)
+{
+	switch (err) {
+	case 0:
+		return 0;
+	case EPERM:
+	case EACCES:
+	case EROFS:
+		return NBD_EPERM;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return NBD_ENOSPC;
+	case ENOMEM:
+		return NBD_ENOMEM;
+	case EINVAL:
+		return NBD_EINVAL;
+	case EOVERFLOW:
+		return NBD_EOVERFLOW;
+	case EOPNOTSUPP:
+		return NBD_ENOTSUP;
+	default:
+		return NBD_EIO;
+	}
+}
+
+static int open_mem(struct nsd_export *e, const struct nsd_export_spec *s)
+{
+	e->map = mmap(NULL, s->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (e->map == MAP_FAILED) {
+		e->map = NULL;
+		log_err("export '%s': cannot map %llu bytes: %s", s->name,
+			(unsigned long long)s->size, strerror(errno));
+		return -1;
+	}
+	/* A 4 KiB write must cost 4 KiB, not a 2 MiB huge page. */
+	madvise(e->map, s->size, MADV_NOHUGEPAGE);
+	e->size = s->size;
+	return 0;
+}
+
+static int open_file(struct nsd_export *e, const struct nsd_export_spec *s,
+		     bool ro)
+{
+	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct stat st;
+	off_t end;
+
+	if (s->size && !ro)
+		flags |= O_CREAT;
+	e->fd = open(s->path, flags, 0600);
+	if (e->fd < 0) {
+		log_err("export '%s': %s: %s", s->name, s->path,
+			strerror(errno));
+		return -1;
+	}
+	/* Two servers writing one file would corrupt it silently. */
+	if (flock(e->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		log_err("export '%s': %s is in use by another process",
+			s->name, s->path);
+		return -1;
+	}
+	if (fstat(e->fd, &st) || (end = lseek(e->fd, 0, SEEK_END)) < 0) {
+		log_err("export '%s': %s: %s", s->name, s->path,
+			strerror(errno));
+		return -1;
+	}
+	e->size = (uint64_t)end;
+	if (s->size && S_ISREG(st.st_mode) && (uint64_t)end < s->size) {
+		if (ro || ftruncate(e->fd, (off_t)s->size)) {
+			log_err("export '%s': cannot grow %s to %llu bytes",
+				s->name, s->path, (unsigned long long)s->size);
+			return -1;
+		}
+		e->size = s->size;
+	} else if (s->size && s->size < e->size) {
+		e->size = s->size;	/* serve a prefix of a larger file */
+	}
+	if (e->size == 0) {
+		log_err("export '%s': %s is empty (give a SIZE)", s->name,
+			s->path);
+		return -1;
+	}
+	atomic_init(&e->punch_ok, true);
+	atomic_init(&e->zero_range_ok, true);
+	return 0;
+}
+
+int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
+{
+	char sz[32];
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->fd = -1;
+	e->kind = s->kind;
+	e->read_only = ro;
+	e->name = strdup(s->name);
+	rc = s->kind == NSD_EXPORT_MEM ? open_mem(e, s) : open_file(e, s, ro);
+	if (rc) {
+		export_close(e);
+		return -1;
+	}
+	size_format(e->size, sz, sizeof(sz));
+	if (asprintf(&e->description, "%s %s%s%s", sz,
+		     s->kind == NSD_EXPORT_MEM ? "memory" : "file ",
+		     s->kind == NSD_EXPORT_MEM ? "" : s->path,
+		     ro ? ", read-only" : "") < 0)
+		e->description = NULL;
+	return 0;
+}
+
+void export_close(struct nsd_export *e)
+{
+	if (e->map)
+		munmap(e->map, e->size);
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->name);
+	free(e->description);
+	memset(e, 0, sizeof(*e));
+	e->fd = -1;
+}
+
+uint16_t export_tflags(const struct nsd_export *e, bool structured)
+{
+	uint16_t f = NBD_TFLAG_HAS_FLAGS | NBD_TFLAG_SEND_FLUSH |
+		     NBD_TFLAG_SEND_FUA | NBD_TFLAG_SEND_CACHE |
+		     NBD_TFLAG_CAN_MULTI_CONN;
+
+	if (e->read_only)
+		f |= NBD_TFLAG_READ_ONLY;
+	else
+		f |= NBD_TFLAG_SEND_TRIM | NBD_TFLAG_SEND_WRITE_ZEROES |
+		     NBD_TFLAG_SEND_FAST_ZERO;
+	/* We never fragment a read reply, so DF always holds. */
+	if (structured)
+		f |= NBD_TFLAG_SEND_DF;
+	return f;
+}
+
+int export_sync(struct nsd_export *e)
+{
+	if (e->kind != NSD_EXPORT_FILE || e->read_only)
+		return 0;
+	return fdatasync(e->fd) ? nbd_errno(errno) : 0;
+}
+
+/* Full-length pread/pwrite: a file export never returns short data. */
+static int file_pio(struct nsd_export *e, void *buf, uint64_t off,
+		    uint32_t len, bool write, int rwf)
+{
+	while (len) {
+		struct iovec iov = { buf, len };
+		ssize_t n = write ? pwritev2(e->fd, &iov, 1, (off_t)off, rwf)
+				  : preadv2(e->fd, &iov, 1, (off_t)off, rwf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			if (write)
+				return -EIO;
+			/* Shrunk behind our back: the rest reads as zero. */
+			memset(buf, 0, len);
+			return 0;
+		}
+		buf = (char *)buf + n;
+		off += (uint64_t)n;
+		len -= (uint32_t)n;
+	}
+	return 0;
+}
+
+int export_read(struct nsd_export *e, void *buf, uint64_t off, uint32_t len)
+{
+	if (e->kind == NSD_EXPORT_MEM) {
+		memcpy(buf, e->map + off, len);
+		return 0;
+	}
+	return nbd_errno(-file_pio(e, buf, off, len, false, 0));
+}
+
+int export_try_read(struct nsd_export *e, void *buf, uint64_t off,
+		    uint32_t len)
+{
+	int rc = file_pio(e, buf, off, len, false, RWF_NOWAIT);
+
+	if (rc == -EAGAIN || rc == -EOPNOTSUPP)
+		return -EAGAIN;
+	return nbd_errno(-rc);
+}
+
+int export_write(struct nsd_export *e, const void *buf, uint64_t off,
+		 uint32_t len, bool fua)
+{
+	if (e->kind == NSD_EXPORT_MEM) {
+		memcpy(e->map + off, buf, len);
+		return 0;
+	}
+	return nbd_errno(-file_pio(e, (void *)buf, off, len, true,
+				   fua ? RWF_DSYNC : 0));
+}
+
+int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
+		     uint32_t len)
+{
+	int rc = file_pio(e, (void *)buf, off, len, true, RWF_NOWAIT);
+
+	if (rc == -EAGAIN || rc == -EOPNOTSUPP)
+		return -EAGAIN;
+	return nbd_errno(-rc);
+}
+
+/* Give whole pages of a memory export back to the kernel; they read as 0. */
+static void mem_release(struct nsd_export *e, uint64_t off, uint64_t len,
+			bool zero_edges)
+{
+	uint64_t start = (off + PAGE - 1) & ~(PAGE - 1);
+	uint64_t end = (off + len) & ~(PAGE - 1);
+
+	if (start >= end) {
+		if (zero_edges)
+			memset(e->map + off, 0, len);
+		return;
+	}
+	if (zero_edges) {
+		memset(e->map + off, 0, start - off);
+		memset(e->map + end, 0, off + len - end);
+	}
+	madvise(e->map + start, end - start, MADV_DONTNEED);
+}
+
+static int file_falloc(struct nsd_export *e, atomic_bool *ok, int mode,
+		       uint64_t off, uint64_t len);
+
+int export_trim(struct nsd_export *e, uint64_t off, uint64_t len, bool fua)
+{
+	int rc;
+
+	if (e->kind == NSD_EXPORT_MEM) {
+		mem_release(e, off, len, false);
+		return 0;
+	}
+	/* TRIM is a hint: without hole punching there is nothing to do. */
+	rc = file_falloc(e, &e->punch_ok, FALLOC_FL_PUNCH_HOLE, off, len);
+	if (rc > 0)
+		return rc;
+	return fua ? export_flush(e) : 0;
+}
+
+static int file_write_zeroes(struct nsd_export *e, uint64_t off, uint64_t len)
+{
+	while (len) {
+		uint32_t n = len < sizeof(zero_block) ? (uint32_t)len
+						      : (uint32_t)sizeof(zero_block);
+		int rc = file_pio(e, (void *)zero_block, off, n, true, 0);
+
+		if (rc)
+			return nbd_errno(-rc);
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* fallocate() with @mode, remembering when the filesystem lacks it.
+ * Returns 0 done, -1 unsupported, or a positive NBD error. */
+static int file_falloc(struct nsd_export *e, atomic_bool *ok, int mode,
+		       uint64_t off, uint64_t len)
+{
+	if (!atomic_load(ok))
+		return -1;
+	if (fallocate(e->fd, mode | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return nbd_errno(errno);
+	atomic_store(ok, false);
+	return -1;
+}
+
+int export_zero(struct nsd_export *e, uint64_t off, uint64_t len,
+		uint16_t flags)
+{
+	int rc = -1;
+
+	if (e->kind == NSD_EXPORT_MEM) {
+		/* Zeroing RAM always beats a network write: FAST_ZERO holds. */
+		if (flags & NBD_CMD_FLAG_NO_HOLE)
+			memset(e->map + off, 0, len);
+		else
+			mem_release(e, off, len, true);
+		return 0;
+	}
+	if (!(flags & NBD_CMD_FLAG_NO_HOLE))
+		rc = file_falloc(e, &e->punch_ok, FALLOC_FL_PUNCH_HOLE, off,
+				 len);
+	if (rc < 0)
+		rc = file_falloc(e, &e->zero_range_ok, FALLOC_FL_ZERO_RANGE,
+				 off, len);
+	if (rc < 0 && (flags & NBD_CMD_FLAG_FAST_ZERO))
+		return NBD_ENOTSUP;
+	if (rc < 0)
+		rc = file_write_zeroes(e, off, len);
+	if (rc)
+		return rc;
+	return (flags & NBD_CMD_FLAG_FUA) ? export_flush(e) : 0;
+}
+
+int export_flush(struct nsd_export *e)
+{
+	if (e->kind == NSD_EXPORT_MEM)
+		return 0;
+	return fdatasync(e->fd) ? nbd_errno(errno) : 0;
+}
+
+int export_cache(struct nsd_export *e, uint64_t off, uint64_t len)
+{
+	if (e->kind == NSD_EXPORT_MEM)
+		return 0;
+	return nbd_errno(posix_fadvise(e->fd, (off_t)off, (off_t)len,
+				       POSIX_FADV_WILLNEED));
+}

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One event-loop thread: an epoll set of its connections plus an eventfd
+ * through which other threads hand it new connections, finished file
+ * requests and "the pool has memory again".  An iteration reads events,
+ * runs connections that have input (each with a budget, so one busy client
+ * cannot starve the others), then sends every reply produced in that
+ * iteration in one batch per connection.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netswapd.h"
+
+#define MAX_EVENTS 256
+#define SHUTDOWN_GRACE_MS 10000
+
+int64_t loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int loop_init(struct nsd_loop *l, struct nsd_server *srv, unsigned int id)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	memset(l, 0, sizeof(*l));
+	l->id = id;
+	l->srv = srv;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->epfd < 0 || l->evfd < 0 ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev)) {
+		loop_destroy(l);
+		return -1;
+	}
+	pthread_mutex_init(&l->lock, NULL);
+	return 0;
+}
+
+void loop_destroy(struct nsd_loop *l)
+{
+	if (l->epfd > 0)
+		close(l->epfd);
+	if (l->evfd > 0)
+		close(l->evfd);
+	l->epfd = l->evfd = -1;
+}
+
+void loop_wake(struct nsd_loop *l)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	do {
+		n = write(l->evfd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+}
+
+void loop_add_conn(struct nsd_loop *l, struct nsd_conn *c)
+{
+	pthread_mutex_lock(&l->lock);
+	c->next = l->new_conns;
+	l->new_conns = c;
+	pthread_mutex_unlock(&l->lock);
+	loop_wake(l);
+}
+
+void loop_post_completion(struct nsd_loop *l, struct nsd_req *r)
+{
+	bool first;
+
+	pthread_mutex_lock(&l->lock);
+	first = !l->completions;
+	r->next = l->completions;
+	l->completions = r;
+	pthread_mutex_unlock(&l->lock);
+	if (first)
+		loop_wake(l);
+}
+
+void loop_pool_wake(struct nsd_loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->pool_wake = true;
+	pthread_mutex_unlock(&l->lock);
+	loop_wake(l);
+}
+
+void loop_stop(struct nsd_loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stop_requested = true;
+	pthread_mutex_unlock(&l->lock);
+	loop_wake(l);
+}
+
+void loop_mark_ready(struct nsd_loop *l, struct nsd_conn *c)
+{
+	if (c->in_ready || c->dead)
+		return;
+	c->in_ready = true;
+	c->ready_next = l->ready;
+	l->ready = c;
+}
+
+void loop_mark_dirty(struct nsd_loop *l, struct nsd_conn *c)
+{
+	if (c->in_dirty || c->dead)
+		return;
+	c->in_dirty = true;
+	c->dirty_next = l->dirty;
+	l->dirty = c;
+}
+
+void loop_wait_pool(struct nsd_loop *l, struct nsd_conn *c)
+{
+	c->rx_wait |= RX_WAIT_POOL;
+	if (c->in_wait)
+		return;
+	c->in_wait = true;
+	c->wait_next = NULL;
+	if (l->pool_waiters_tail)
+		l->pool_waiters_tail->wait_next = c;
+	else
+		l->pool_waiters = c;
+	l->pool_waiters_tail = c;
+}
+
+/* Unlinks a closed connection; it is freed once no list still holds it. */
+void loop_bury(struct nsd_loop *l, struct nsd_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = l->grave;
+	c->prev = NULL;
+	l->grave = c;
+	l->nconns--;
+	atomic_fetch_sub(&l->srv->nconns, 1);
+}
+
+static void free_grave(struct nsd_loop *l)
+{
+	struct nsd_conn **pp = &l->grave;
+
+	while (*pp) {
+		struct nsd_conn *c = *pp;
+
+		if (c->in_ready || c->in_dirty || c->in_wait) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		conn_destroy(c);
+	}
+}
+
+static void take_inbox(struct nsd_loop *l)
+{
+	struct nsd_conn *conns;
+	struct nsd_req *done;
+	bool pool_wake, stop;
+	uint64_t v;
+
+	if (read(l->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("loop %u: eventfd: %s", l->id, strerror(errno));
+	pthread_mutex_lock(&l->lock);
+	conns = l->new_conns;
+	done = l->completions;
+	pool_wake = l->pool_wake;
+	stop = l->stop_requested;
+	l->new_conns = NULL;
+	l->completions = NULL;
+	l->pool_wake = false;
+	pthread_mutex_unlock(&l->lock);
+
+	while (conns) {
+		struct nsd_conn *c = conns;
+
+		conns = c->next;
+		c->deadline_ms = loop_now_ms() +
+				 1000LL * l->srv->cfg->handshake_timeout;
+		conn_attach(c, l);
+		if (l->stopping)
+			conn_fail(c, NULL);
+	}
+	while (done) {
+		struct nsd_req *r = done;
+
+		done = r->next;
+		req_finish(r);
+	}
+	if (pool_wake) {
+		/* Everyone waiting retries; whoever still misses waits again. */
+		struct nsd_conn *c = l->pool_waiters;
+
+		l->pool_waiters = l->pool_waiters_tail = NULL;
+		while (c) {
+			struct nsd_conn *next = c->wait_next;
+
+			c->in_wait = false;
+			conn_resume(c, RX_WAIT_POOL);
+			c = next;
+		}
+	}
+	if (stop && !l->stopping)
+		loop_begin_stop(l);
+}
+
+void loop_begin_stop(struct nsd_loop *l)
+{
+	l->stopping = true;
+	l->stop_deadline_ms = loop_now_ms() + SHUTDOWN_GRACE_MS;
+	for (struct nsd_conn *c = l->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->phase == PHASE_HANDSHAKE) {
+			conn_fail(c, NULL);
+			continue;
+		}
+		/* Requests already read are finished and answered. */
+		c->rx_wait |= RX_STOP;
+		conn_maybe_free(c);
+	}
+}
+
+static void check_timers(struct nsd_loop *l, int64_t now)
+{
+	for (struct nsd_conn *c = l->conns, *next; c; c = next) {
+		next = c->next;
+		if (l->stopping && now >= l->stop_deadline_ms)
+			conn_fail(c, "shutdown grace period over");
+		else if (c->phase == PHASE_HANDSHAKE && c->deadline_ms &&
+			 now >= c->deadline_ms)
+			conn_fail(c, "handshake timed out");
+	}
+}
+
+static void run_ready(struct nsd_loop *l)
+{
+	struct nsd_conn *c = l->ready;
+
+	l->ready = NULL;
+	while (c) {
+		struct nsd_conn *next = c->ready_next;
+
+		c->in_ready = false;
+		conn_process(c);
+		c = next;
+	}
+}
+
+static void run_dirty(struct nsd_loop *l)
+{
+	/* Flushing frees slots and resumes readers, which may queue more. */
+	while (l->dirty) {
+		struct nsd_conn *c = l->dirty;
+
+		l->dirty = NULL;
+		while (c) {
+			struct nsd_conn *next = c->dirty_next;
+
+			c->in_dirty = false;
+			conn_flush(c);
+			c = next;
+		}
+	}
+}
+
+int loop_run_once(struct nsd_loop *l, int timeout_ms)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int64_t now;
+	int n;
+
+	if (l->ready || l->dirty)
+		timeout_ms = 0;
+	n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct nsd_conn *c = evs[i].data.ptr;
+		uint32_t e = evs[i].events;
+
+		if (!c) {
+			take_inbox(l);
+			continue;
+		}
+		if (c->fd < 0)
+			continue;
+		if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			c->can_read = true;
+			loop_mark_ready(l, c);
+		}
+		if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+			c->can_write = true;
+			loop_mark_dirty(l, c);
+		}
+	}
+	run_ready(l);
+	run_dirty(l);
+	now = loop_now_ms();
+	if (now >= l->next_tick_ms) {
+		check_timers(l, now);
+		run_dirty(l);
+		l->next_tick_ms = now + 1000;
+	}
+	free_grave(l);
+	return 0;
+}
+
+static void *loop_main(void *arg)
+{
+	struct nsd_loop *l = arg;
+
+	while (!(l->stopping && l->nconns == 0 && !l->grave))
+		if (loop_run_once(l, 1000) < 0) {
+			log_err("loop %u: epoll_wait: %s", l->id,
+				strerror(errno));
+			break;
+		}
+	return NULL;
+}
+
+int loop_start(struct nsd_loop *l)
+{
+	if (pthread_create(&l->thread, NULL, loop_main, l))
+		return -1;
+	l->started = true;
+	return 0;
+}
+
+void loop_join(struct nsd_loop *l)
+{
+	if (l->started)
+		pthread_join(l->thread, NULL);
+	l->started = false;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netswapd internals.  Prototypes are grouped under the file that defines
+ * them.  The model in one paragraph: N event-loop threads each own a set of
+ * connections; a connection reads request headers in batches into a small
+ * staging buffer, serves memory exports inline (payloads move straight
+ * between the socket and the export mapping), hands file I/O that would
+ * block to a worker pool, and sends finished replies in batched sendmsg()
+ * calls.  Every variable-size buffer comes from one bounded pool; when it is
+ * empty a connection stops reading (backpressure) until memory returns.
+ */
+#ifndef NETSWAPD_H
+#define NETSWAPD_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "proto/nbd.h"
+
+#define NSD_VERSION "0.1.0"
+#define NSD_DEFAULT_PORT 10809
+#define NSD_MAX_LISTEN 16
+#define NSD_MAX_EXPORTS 64
+#define NSD_MAX_ALLOW 64
+
+/* ---- config.c: the command line ---- */
+
+enum nsd_export_kind { NSD_EXPORT_MEM, NSD_EXPORT_FILE };
+
+struct nsd_export_spec {
+	char *name;
+	enum nsd_export_kind kind;
+	char *path;		/* file exports */
+	uint64_t size;		/* 0 = take the file's size */
+};
+
+struct nsd_listen_spec {
+	bool is_unix;
+	char *path;		/* unix socket path */
+	struct sockaddr_storage addr;	/* tcp */
+	socklen_t addrlen;
+};
+
+struct nsd_cidr {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned int prefix;
+};
+
+struct nsd_config {
+	struct nsd_listen_spec listen[NSD_MAX_LISTEN];
+	int nlisten;
+	struct nsd_export_spec exports[NSD_MAX_EXPORTS];
+	int nexports;
+	struct nsd_cidr allow[NSD_MAX_ALLOW];
+	int nallow;
+	bool read_only;
+	bool mlock;
+	bool quiet;
+	unsigned int max_connections;
+	uint64_t buffer_memory;
+	unsigned int threads;
+	unsigned int handshake_timeout;	/* seconds */
+	char *pidfile;
+};
+
+/* Parse argv.  Returns 0, or 1 after --help/--version were printed, or -1
+ * after printing a one-line error (the caller exits 2). */
+int config_parse(struct nsd_config *cfg, int argc, char **argv);
+void config_free(struct nsd_config *cfg);
+
+/* ---- cidr.c ---- */
+int cidr_parse(const char *s, struct nsd_cidr *out);
+bool cidr_match(const struct nsd_cidr *c, const struct sockaddr *sa);
+bool cidr_allowed(const struct nsd_cidr *list, int n, const struct sockaddr *sa);
+
+/* ---- log.c ---- */
+extern bool log_quiet;
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- pool.c: the bounded buffer pool (a buddy allocator) ---- */
+
+#define POOL_MIN_SHIFT 12	/* 4 KiB blocks */
+
+struct nsd_pool;
+typedef void (*pool_wake_fn)(void *arg, unsigned int waiter);
+
+struct nsd_pool *pool_create(uint64_t bytes, unsigned int max_shift);
+void pool_destroy(struct nsd_pool *p);
+/* NULL when the pool cannot satisfy @len now; never touches malloc. */
+void *pool_alloc(struct nsd_pool *p, size_t len);
+void pool_free(struct nsd_pool *p, void *ptr, size_t len);
+size_t pool_block_size(size_t len);
+uint64_t pool_used(struct nsd_pool *p);
+uint64_t pool_capacity(struct nsd_pool *p);
+size_t pool_max_alloc(struct nsd_pool *p);
+/* As pool_alloc(), but a failure registers @waiter: the next pool_free()
+ * calls the waker for it (once, from the freeing thread). */
+void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter);
+void pool_set_waker(struct nsd_pool *p, pool_wake_fn fn, void *arg);
+
+/* ---- export.c: what is served ---- */
+
+struct nsd_export {
+	char *name;
+	char *description;
+	enum nsd_export_kind kind;
+	uint64_t size;
+	bool read_only;
+	int fd;			/* file exports */
+	char *map;		/* memory exports: the whole export, sparse */
+	atomic_bool zero_range_ok;	/* file: FALLOC_FL_ZERO_RANGE works */
+	atomic_bool punch_ok;		/* file: FALLOC_FL_PUNCH_HOLE works */
+};
+
+int export_open(struct nsd_export *e, const struct nsd_export_spec *spec,
+		bool read_only);
+void export_close(struct nsd_export *e);
+uint16_t export_tflags(const struct nsd_export *e, bool structured);
+int export_sync(struct nsd_export *e);
+
+/* Blocking operations; return 0 or a positive NBD_E* error. */
+int export_read(struct nsd_export *e, void *buf, uint64_t off, uint32_t len);
+int export_write(struct nsd_export *e, const void *buf, uint64_t off,
+		 uint32_t len, bool fua);
+int export_trim(struct nsd_export *e, uint64_t off, uint64_t len, bool fua);
+int export_zero(struct nsd_export *e, uint64_t off, uint64_t len,
+		uint16_t flags);
+int export_flush(struct nsd_export *e);
+int export_cache(struct nsd_export *e, uint64_t off, uint64_t len);
+/* Non-blocking attempts for the event loop: -EAGAIN means "use a worker". */
+int export_try_read(struct nsd_export *e, void *buf, uint64_t off,
+		    uint32_t len);
+int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
+		     uint32_t len);
+
+/* ---- request.c / conn.c: connections and their requests ---- */
+
+struct nsd_loop;
+struct nsd_conn;
+
+/* One request in flight.  Lives from header parse until its reply is sent. */
+struct nsd_req {
+	struct nsd_req *next;	/* txq, worker queue, completion list */
+	struct nsd_conn *conn;
+	uint64_t cookie;
+	uint64_t offset;
+	uint64_t len;		/* TRIM/ZERO may exceed 32 bits' payload */
+	uint16_t type;
+	uint16_t flags;
+	uint32_t error;		/* NBD error for the reply, 0 = success */
+	void *buf;		/* pool buffer (file exports), or NULL */
+	size_t buf_len;
+	const char *data;	/* reply payload: export mapping or @buf */
+	uint32_t data_len;
+	const char *msg;	/* structured error message (static) */
+	uint8_t hdr_len;
+	uint8_t hdr[32];	/* reply header, built at completion */
+};
+
+enum conn_phase { PHASE_HANDSHAKE, PHASE_TRANSMISSION };
+
+enum hs_state {
+	HS_CLIENT_FLAGS,	/* waiting for the 4 bytes of client flags */
+	HS_OPT_HDR,		/* waiting for an option header */
+	HS_OPT_DATA,		/* collecting option data */
+	HS_OPT_DISCARD,		/* skipping data of an oversized option */
+	HS_LISTING,		/* NBD_OPT_LIST replies still being produced */
+	HS_CLOSE_AFTER_FLUSH,	/* ABORT or a failed EXPORT_NAME */
+};
+
+enum rx_state { RX_HDR, RX_PAYLOAD, RX_DISCARD };
+
+/* Why a connection has stopped reading for now. */
+#define RX_WAIT_POOL	(1U << 0)	/* buffer pool exhausted */
+#define RX_WAIT_SLOTS	(1U << 1)	/* too many requests in flight */
+#define RX_WAIT_TX	(1U << 2)	/* client not reading its replies */
+#define RX_WAIT_OUT	(1U << 3)	/* handshake reply not yet sent */
+#define RX_WAIT_QUOTA	(1U << 4)	/* connection holds its pool share */
+#define RX_STOP		(1U << 5)	/* DISC, EOF, error or shutdown */
+
+#define CONN_RXBUF 2048		/* header staging: 73 requests per recv */
+#define SLOT_BLOCK 4096		/* request slots come from the pool in these */
+#define SLOTS_PER_BLOCK (SLOT_BLOCK / sizeof(struct nsd_req))
+#define SLOT_BLOCKS 16
+#define CONN_MAX_INFLIGHT (SLOT_BLOCKS * SLOTS_PER_BLOCK)
+#define CONN_MAX_TXQ_BYTES (64U << 20)
+#define HS_OPT_MAX 8192		/* larger options get NBD_REP_ERR_TOO_BIG */
+#define HS_OUT_SIZE 16384
+
+struct nsd_conn {
+	struct nsd_conn *prev, *next;	/* loop->conns */
+	struct nsd_conn *ready_next;
+	struct nsd_conn *dirty_next;
+	struct nsd_conn *wait_next;
+	struct nsd_loop *loop;
+	struct nsd_server *srv;
+	int fd;
+	bool in_ready, in_dirty, in_wait;
+	bool can_read, can_write;
+	bool dead;		/* socket unusable: drop replies, close asap */
+	uint8_t phase;
+	unsigned int rx_wait;	/* RX_WAIT_* */
+	int64_t deadline_ms;	/* handshake must finish by then (0 = none) */
+	char peer[80];
+
+	/* handshake */
+	uint8_t hs;
+	uint32_t client_flags;
+	bool structured;
+	uint32_t opt;
+	uint32_t opt_len;
+	uint32_t opt_got;
+	uint8_t *opt_buf;	/* pool block while an option is large */
+	uint64_t discard_left;
+	uint8_t *out;		/* pool block while replies are pending */
+	uint32_t out_len, out_off;
+	int list_next;
+
+	/* request slots: carved from pool blocks, kept until close */
+	struct nsd_req *free_reqs;
+	void *slot_block[SLOT_BLOCKS];
+	unsigned int nslot_blocks;
+
+	/* transmission */
+	struct nsd_export *exp;
+	uint16_t tflags;
+	uint8_t rx;
+	struct nsd_req *rx_req;
+	char *rx_dst;
+	uint64_t rx_left;
+	unsigned int inflight;	/* requests parsed but not yet sent */
+	struct nsd_req *txq_head, *txq_tail;
+	size_t tx_off;		/* bytes of txq_head already sent */
+	uint64_t txq_bytes;
+	uint64_t pool_held;
+
+	uint32_t rx_start, rx_end;
+	uint8_t rxbuf[CONN_RXBUF];
+};
+
+/* conn.c */
+struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer);
+void conn_attach(struct nsd_conn *c, struct nsd_loop *l);
+void conn_destroy(struct nsd_conn *c);
+/* A free request slot, or NULL with the connection queued for the pool. */
+struct nsd_req *conn_get_req(struct nsd_conn *c);
+void conn_unget_req(struct nsd_conn *c, struct nsd_req *r);
+/* Pool memory for this connection, or NULL with it queued for the pool. */
+void *conn_pool_alloc(struct nsd_conn *c, size_t len);
+int conn_discard(struct nsd_conn *c);
+void conn_process(struct nsd_conn *c);
+void conn_flush(struct nsd_conn *c);
+void conn_fail(struct nsd_conn *c, const char *why);
+void conn_maybe_free(struct nsd_conn *c);
+void conn_resume(struct nsd_conn *c, unsigned int why);
+void conn_queue_reply(struct nsd_conn *c, struct nsd_req *r);
+void conn_release_req(struct nsd_conn *c, struct nsd_req *r);
+/* Receive into @dst; returns bytes, 0 on EAGAIN (can_read cleared), -1 on
+ * EOF or error (connection failed). */
+ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len);
+/* Take @len staged bytes into @dst; returns how many were there. */
+size_t conn_take_staged(struct nsd_conn *c, void *dst, size_t len);
+
+/* handshake.c */
+void hs_start(struct nsd_conn *c);
+void hs_process(struct nsd_conn *c);
+
+/* request.c */
+/* Returns 1 if consumed, 0 if the header must wait (pool), -1 if fatal. */
+int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h);
+void req_payload_done(struct nsd_conn *c, struct nsd_req *r);
+void req_finish(struct nsd_req *r);
+
+/* ---- loop.c: one event-loop thread ---- */
+
+struct nsd_server;
+
+struct nsd_loop {
+	unsigned int id;
+	pthread_t thread;
+	int epfd;
+	int evfd;		/* wakes the loop: new conns, completions */
+	struct nsd_server *srv;
+
+	pthread_mutex_t lock;	/* guards the inbox below */
+	struct nsd_conn *new_conns;
+	struct nsd_req *completions;
+	bool pool_wake;
+	bool stop_requested;
+
+	struct nsd_conn *conns;		/* every live conn of this loop */
+	struct nsd_conn *grave;		/* closed, freed when unreferenced */
+	struct nsd_conn *ready;		/* conns with input to process */
+	struct nsd_conn *dirty;		/* conns with replies to send */
+	struct nsd_conn *pool_waiters;	/* FIFO of conns waiting for pool */
+	struct nsd_conn *pool_waiters_tail;
+	unsigned int nconns;
+	bool started;
+	bool stopping;
+	int64_t stop_deadline_ms;
+	int64_t next_tick_ms;
+};
+
+struct nsd_server {
+	struct nsd_config *cfg;
+	struct nsd_export exports[NSD_MAX_EXPORTS];
+	int nexports;
+	struct nsd_pool *pool;
+	uint32_t max_payload;
+	uint64_t conn_pool_quota;	/* request buffers one conn may hold */
+	unsigned int next_loop;
+	struct nsd_loop *loops;
+	unsigned int nloops;
+	atomic_uint nconns;
+	atomic_bool shutting_down;
+	struct nsd_workers *workers;
+};
+
+int loop_init(struct nsd_loop *l, struct nsd_server *srv, unsigned int id);
+void loop_destroy(struct nsd_loop *l);
+int loop_start(struct nsd_loop *l);
+void loop_join(struct nsd_loop *l);
+/* Any thread: hand a new connection to a loop, or a finished request. */
+void loop_add_conn(struct nsd_loop *l, struct nsd_conn *c);
+void loop_post_completion(struct nsd_loop *l, struct nsd_req *r);
+void loop_wake(struct nsd_loop *l);
+/* Run one iteration (tests and fuzzing drive a loop by hand). */
+int loop_run_once(struct nsd_loop *l, int timeout_ms);
+void loop_pool_wake(struct nsd_loop *l);
+void loop_stop(struct nsd_loop *l);
+void loop_begin_stop(struct nsd_loop *l);
+void loop_mark_ready(struct nsd_loop *l, struct nsd_conn *c);
+void loop_mark_dirty(struct nsd_loop *l, struct nsd_conn *c);
+void loop_wait_pool(struct nsd_loop *l, struct nsd_conn *c);
+void loop_bury(struct nsd_loop *l, struct nsd_conn *c);
+int64_t loop_now_ms(void);
+
+/* ---- workers.c: blocking file I/O off the event loops ---- */
+struct nsd_workers *workers_start(unsigned int n);
+void workers_submit(struct nsd_workers *w, struct nsd_req *r);
+void workers_stop(struct nsd_workers *w);
+/* Executes the blocking part of a request; defined in request.c. */
+void req_execute_blocking(struct nsd_req *r);
+
+/* ---- listen.c: listening sockets and admission ---- */
+int listen_open(const struct nsd_listen_spec *ls, int *fd_out);
+void listen_describe(int fd, bool is_unix, const char *path, char *buf,
+		     size_t len);
+void sockaddr_describe(const struct sockaddr *sa, char *host, size_t hlen,
+		       char *buf, size_t len);
+bool sockaddr_is_loopback(const struct sockaddr *sa);
+
+/* ---- server.c: lifecycle ---- */
+int server_init(struct nsd_server *srv, struct nsd_config *cfg);
+void server_destroy(struct nsd_server *srv);
+int server_start_loops(struct nsd_server *srv);
+void server_accept(struct nsd_server *srv, int fd, const struct sockaddr *sa);
+void server_shutdown(struct nsd_server *srv);
+
+#endif /* NETSWAPD_H */

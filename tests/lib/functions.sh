@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared by the shell tests: start servers on random ports, clean up by PID,
+# assert.  Source it; every test is a bash script that exits non-zero on
+# failure and prints why.
+
+set -euo pipefail
+
+# Debian's nbdsh runs "python3 -m nbd": it must be Debian's python3.
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin:$PATH
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NETSWAPD=${NETSWAPD:-$TOP/build/asan/server/netswapd}
+NETSWAPD_REL=${NETSWAPD_REL:-$TOP/server/netswapd}
+T=$(mktemp -d /tmp/netswap-test.XXXXXX)
+_pids=()
+
+cleanup() {
+	local p
+	for p in "${_pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${_pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || fail "missing command $c (make test installs it)"
+	done
+}
+
+# start_netswapd NAME ARGS...: runs netswapd in the background on a random
+# port.  Sets NAME_PID, NAME_PORT, NAME_ERR (its stderr file).
+start_netswapd() {
+	local name=$1; shift
+	start_server_bin "$name" "$NETSWAPD" "$@"
+}
+
+start_server_bin() {
+	local name=$1 bin=$2; shift 2
+	local out="$T/$name.out" err="$T/$name.err" i port=
+	"$bin" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
+	local pid=$!
+	_pids+=("$pid")
+	for i in $(seq 1 200); do
+		port=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" | head -1)
+		[ -n "$port" ] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; fail "$name exited at start"; }
+		sleep 0.05
+	done
+	[ -n "$port" ] || fail "$name did not print its port"
+	printf -v "${name}_PID" '%s' "$pid"
+	printf -v "${name}_PORT" '%s' "$port"
+	printf -v "${name}_ERR" '%s' "$err"
+}
+
+# stop_server PID: SIGTERM and wait; returns the exit status.
+stop_server() {
+	local pid=$1 rc=0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	return $rc
+}
+
+# rss_kib PID: resident set size in KiB.
+rss_kib() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
+# hwm_kib PID: peak resident set size in KiB.
+hwm_kib() {
+	awk '/^VmHWM:/ {print $2}' "/proc/$1/status"
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-values differ}: expected '$2', got '$1'"
+}
+
+# The server must still serve: a write/read round trip through nbdsh.
+assert_serves() {
+	local port=$1 export=${2:-mem}
+	nbdsh -u "nbd://127.0.0.1:$port/$export" -c '
+buf = b"alive!" * 100
+h.pwrite(buf, 4096)
+assert h.pread(len(buf), 4096) == buf
+' || fail "server on port $port no longer serves '$export'"
+}
