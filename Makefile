@@ -5,6 +5,7 @@
 # make demo       the main job, on a fresh machine
 # make bench      server benchmark against peers (not a test)
 # make fuzz       a long libFuzzer run
+# make lab        every lab scenario, every client; writes docs/results.md
 # make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -64,6 +65,9 @@ demo: all
 
 bench: all
 	@bench/server/run
+
+lab: all
+	@lab/run-all
 
 fuzz:
 	@tests/fuzz/run $${FUZZ_SECONDS:-600}
