@@ -27,11 +27,14 @@ HEADERS := $(wildcard proto/*.h lib/*.h server/*.h)
 
 REL := build/rel
 ASAN := build/asan
+FUZZ := build/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined
 
 rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
-.PHONY: all asan test demo bench fuzz lab install clean check-style
+.PHONY: all asan test demo bench fuzz fuzz-build lab install clean
 .DELETE_ON_ERROR:
 
 all: server/netswapd
@@ -49,6 +52,13 @@ server/netswapd: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
 
 $(ASAN)/server/netswapd: $(call asan_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(FUZZ)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(STD_CFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FUZZ)/fuzz-server: $(FUZZ)/tests/fuzz/fuzz-server.o $(patsubst %.c,$(FUZZ)/%.o,$(SERVER_SRC) $(LIB_SRC))
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 $(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(call asan_obj,$(SERVER_SRC) $(LIB_SRC))
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
@@ -68,6 +78,8 @@ bench: all
 
 lab: all
 	@lab/run-all
+
+fuzz-build: $(FUZZ)/fuzz-server
 
 fuzz:
 	@tests/fuzz/run $${FUZZ_SECONDS:-600}

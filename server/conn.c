@@ -110,6 +110,15 @@ void conn_unget_req(struct nsd_conn *c, struct nsd_req *r)
 	c->inflight--;
 }
 
+/* A short read drains the socket for now: the kernel raises a new edge for
+ * every later arrival.  Not so for a FIN that came with the last edge:
+ * after RDHUP, keep reading until recv() says 0. */
+static void note_short_read(struct nsd_conn *c)
+{
+	if (!c->rdhup)
+		c->can_read = false;
+}
+
 ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
 {
 	for (;;) {
@@ -117,7 +126,7 @@ ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
 
 		if (n > 0) {
 			if ((size_t)n < len)
-				c->can_read = false;
+				note_short_read(c);
 			return n;
 		}
 		if (n == 0) {
@@ -179,7 +188,7 @@ static int rx_payload(struct nsd_conn *c)
 		return -1;
 	}
 	if ((uint64_t)n < c->rx_left + sizeof(struct nbd_req_hdr))
-		c->can_read = false;
+		note_short_read(c);
 	if ((uint64_t)n < c->rx_left) {
 		c->rx_dst += n;
 		c->rx_left -= (uint64_t)n;

@@ -299,6 +299,8 @@ int loop_run_once(struct nsd_loop *l, int timeout_ms)
 		}
 		if (c->fd < 0)
 			continue;
+		if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			c->rdhup = true;
 		if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 			c->can_read = true;
 			loop_mark_ready(l, c);

@@ -206,6 +206,7 @@ struct nsd_conn {
 	int fd;
 	bool in_ready, in_dirty, in_wait;
 	bool can_read, can_write;
+	bool rdhup;		/* peer's FIN seen: read until recv() is 0 */
 	bool dead;		/* socket unusable: drop replies, close asap */
 	uint8_t phase;
 	unsigned int rx_wait;	/* RX_WAIT_* */
