@@ -403,8 +403,12 @@ static int read_opt_data(struct nsd_conn *c)
 	if (!ensure_out(c))
 		return 0;
 	opt_dispatch(c, c->opt_buf);
-	pool_free(c->srv->pool, c->opt_buf, HS_OPT_MAX);
-	c->opt_buf = NULL;
+	/* A failed EXPORT_NAME closes the connection, which already gave the
+	 * block back. */
+	if (c->opt_buf) {
+		pool_free(c->srv->pool, c->opt_buf, HS_OPT_MAX);
+		c->opt_buf = NULL;
+	}
 	return 1;
 }
 
