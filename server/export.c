@@ -134,6 +134,10 @@ int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
 		     s->kind == NSD_EXPORT_MEM ? "" : s->path,
 		     ro ? ", read-only" : "") < 0)
 		e->description = NULL;
+	/* A long path must not make it exceed the protocol's string limit
+	 * (and the INFO reply buffer sized for it). */
+	if (e->description && strlen(e->description) > NBD_MAX_STRING)
+		e->description[NBD_MAX_STRING] = '\0';
 	return 0;
 }
 
