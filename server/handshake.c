@@ -193,6 +193,8 @@ static void list_continue(struct nsd_conn *c)
 			memcpy(p + 4 + nlen, e->description, dlen);
 		c->list_next++;
 	}
+	if (c->out_len + sizeof(struct nbd_opt_reply_hdr) > HS_OUT_SIZE)
+		return;		/* the ACK goes in the next block */
 	reply(c, NBD_REP_ACK, NULL, 0);
 	c->hs = HS_OPT_HDR;
 }
