@@ -167,7 +167,7 @@ EOF
 # Release build: RSS stays within the pool plus a few MiB (the export is
 # 16 MiB, of which the tests touch one page).
 bufmem_kib=8192
-start_server_bin rel "$NETSWAPD_REL" --export mem=mem:16M \
+serve rel "$NETSWAPD_REL" --export mem=mem:16M \
 	--buffer-memory ${bufmem_kib}K --quiet
 SERVER_PID=$rel_PID RSS_LIMIT_KIB=$((bufmem_kib + 6144)) abuse "$rel_PORT"
 assert_alive "$rel_PID" "after the release-build abuse"
@@ -175,7 +175,7 @@ rc=0; stop_server "$rel_PID" || rc=$?
 assert_eq "$rc" 0 "release server exit status after SIGTERM"
 
 # Sanitized build: any memory error aborts it.
-start_netswapd asan --export mem=mem:16M --buffer-memory ${bufmem_kib}K --quiet
+serve asan "$NETSWAPD" --export mem=mem:16M --buffer-memory ${bufmem_kib}K --quiet
 SERVER_PID=$asan_PID abuse "$asan_PORT"
 rc=0; stop_server "$asan_PID" || rc=$?
 if [ "$rc" -ne 0 ]; then

@@ -5,6 +5,15 @@
 
 TOOLS=$TOP/tests/tools
 
+# serve NAME BIN ARGS...: start_server_bin with NAME.out created first.
+# start_server_bin's first "sed NAME.out" can run before the backgrounded
+# server has opened that file, and under set -e and pipefail the failed
+# sed ends the test.
+serve() {
+	: >"$T/$1.out"
+	start_server_bin "$@"
+}
+
 # rawnbd PORT [ARG...] <<'EOF' ... EOF: run a Python script against the
 # server with the helpers of tests/tools/server-rawnbd.py in scope.
 rawnbd() {
@@ -58,6 +67,7 @@ EOF
 start_listening() {
 	local name=$1 bin=$2; shift 2
 	local out="$T/$name.out" err="$T/$name.err" addr=
+	: >"$out"
 	"$bin" "$@" >"$out" 2>"$err" &
 	local pid=$!
 	_pids+=("$pid")
