@@ -281,7 +281,9 @@ class Conn:
         check(not (self.structured and is_read),
               "simple reply to a structured READ")
         err, ck = struct.unpack(">IQ", recv_exact(self.s, 12))
-        check(ck == cookie, "cookie %d, expected %d" % (ck, cookie))
+        self.last_cookie = ck
+        check(cookie is None or ck == cookie,
+              "cookie %d, expected %r" % (ck, cookie))
         data = recv_exact(self.s, readlen) if readlen and not err else b""
         return err, data, None
 
@@ -295,6 +297,9 @@ class Conn:
             first = False
             flags, rtype, ck, ln = struct.unpack(
                 ">HHQI", recv_exact(self.s, 16))
+            if cookie is None:
+                cookie = ck
+            self.last_cookie = ck
             check(ck == cookie, "cookie %d, expected %d" % (ck, cookie))
             body = recv_exact(self.s, ln)
             if rtype == RT_ERROR:
@@ -319,6 +324,17 @@ class Conn:
                 raise AssertionError("unexpected chunk type %#x" % rtype)
             if flags & REPLY_FLAG_DONE:
                 return err, bytes(data) if not err else b"", msg
+
+    def replies(self, cookies):
+        """Replies to non-READ requests @cookies, in whatever order they
+        come: {cookie: (error, message)}."""
+        got = {}
+        while len(got) < len(cookies):
+            err, _, msg = self.reply(None)
+            ck = self.last_cookie
+            check(ck in cookies and ck not in got, "unexpected cookie %d" % ck)
+            got[ck] = (err, msg)
+        return got
 
     def req(self, cmd, offset=0, length=0, flags=0, payload=b""):
         """Send one request and wait for its reply."""
