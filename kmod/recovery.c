@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Connection life: one path builds a connection, the first time or the
+ * hundredth (ns_conn_setup), one path tears it down (ns_conn_teardown).
+ *
+ *   LIVE --ns_conn_fail()--> FAILED --err_work--> DOWN --connect_work--> LIVE
+ *
+ * ns_conn_fail() may be called from anywhere (rx, tx, the blk-mq timeout
+ * handler); only the LIVE -> FAILED transition queues err_work, so a
+ * connection is torn down once.  err_work stops the socket, waits for rx and
+ * tx to let go, and hands every request the connection held to another live
+ * connection or parks it: requests are requeued, never failed, unless the
+ * user asked for an io_timeout and it has passed.  Then connect_work retries
+ * with backoff (100 ms doubling to 5 s, with jitter), forever.
+ */
+#define pr_fmt(fmt) "netswap: " fmt
+
+#include <linux/jiffies.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+
+#include "netswap.h"
+
+const char *ns_conn_state_name(enum ns_conn_state state)
+{
+	switch (state) {
+	case NS_CONN_DOWN:
+		return "down";
+	case NS_CONN_CONNECTING:
+		return "connecting";
+	case NS_CONN_LIVE:
+		return "live";
+	case NS_CONN_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+void ns_conn_init(struct ns_dev *dev, struct ns_conn *conn, unsigned int id)
+{
+	conn->dev = dev;
+	conn->id = id;
+	conn->state = NS_CONN_DOWN;
+	INIT_LIST_HEAD(&conn->send_swap);
+	INIT_LIST_HEAD(&conn->send_other);
+	INIT_LIST_HEAD(&conn->inflight);
+	INIT_WORK(&conn->rx_work, ns_rx_work);
+	INIT_WORK(&conn->tx_work, ns_tx_work);
+	INIT_WORK(&conn->err_work, ns_err_work);
+	INIT_DELAYED_WORK(&conn->connect_work, ns_connect_work);
+	init_waitqueue_head(&conn->send_wait);
+	conn->backoff_ms = NS_BACKOFF_MIN_MS;
+}
+
+/* A reconnect must find the export the device was built on. */
+static int ns_check_export(struct ns_dev *dev, const struct ns_export_info *info)
+{
+	const struct ns_queue_limits *lim = &dev->limits;
+	u16 tf = info->tflags;
+
+	if (info->size != dev->info.size)
+		return -EMEDIUMTYPE;
+	if ((tf & NBD_TFLAG_READ_ONLY) && !(dev->info.tflags & NBD_TFLAG_READ_ONLY))
+		return -EROFS;
+	if ((lim->write_cache && !(tf & NBD_TFLAG_SEND_FLUSH)) ||
+	    (lim->fua && !(tf & NBD_TFLAG_SEND_FUA)) ||
+	    (lim->discard && !(tf & NBD_TFLAG_SEND_TRIM)) ||
+	    (lim->write_zeroes && !(tf & NBD_TFLAG_SEND_WRITE_ZEROES)) ||
+	    !ns_conn_multi_ok(dev, tf))
+		return -EMEDIUMTYPE;
+	if (info->min_block > lim->lbs ||
+	    info->max_payload < (lim->max_sectors << SECTOR_SHIFT))
+		return -EMEDIUMTYPE;
+	return 0;
+}
+
+/* Under dev->lock: give a request to a live connection, or park it. */
+static void ns_requeue_locked(struct ns_dev *dev, struct list_head *victims,
+			      struct list_head *failed)
+{
+	struct ns_cmd *cmd, *next;
+
+	list_for_each_entry_safe(cmd, next, victims, node) {
+		list_del_init(&cmd->node);
+		if (ns_cmd_expired(dev, cmd)) {
+			cmd->state = NS_CMD_IDLE;
+			dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
+			list_add_tail(&cmd->node, failed);
+			continue;
+		}
+		if (cmd->state == NS_CMD_SENT)
+			atomic64_inc(&dev->stats.resends);
+		ns_dispatch_locked(dev, cmd);
+	}
+}
+
+static void ns_fail_list(struct list_head *failed)
+{
+	struct ns_cmd *cmd, *next;
+
+	list_for_each_entry_safe(cmd, next, failed, node) {
+		list_del_init(&cmd->node);
+		ns_finish(cmd, BLK_STS_IOERR);
+	}
+}
+
+static void ns_schedule_reconnect(struct ns_conn *conn)
+{
+	unsigned int ms = READ_ONCE(conn->backoff_ms);
+	unsigned int delay;
+
+	/* +-25% so that many clients of one server do not reconnect in step. */
+	delay = ms - ms / 4 + get_random_u32_below(ms / 2 + 1);
+	WRITE_ONCE(conn->backoff_ms, min(ms * 2, NS_BACKOFF_MAX_MS));
+	queue_delayed_work(conn->dev->ctl_wq, &conn->connect_work,
+			   msecs_to_jiffies(delay));
+}
+
+int ns_conn_setup(struct ns_conn *conn, bool new)
+{
+	struct ns_dev *dev = conn->dev;
+	struct ns_export_info info;
+	LIST_HEAD(parked);
+	LIST_HEAD(failed);
+	struct socket *sock;
+	unsigned int noreclaim;
+	int err;
+
+	spin_lock(&dev->lock);
+	if (dev->dying) {
+		spin_unlock(&dev->lock);
+		return -ESHUTDOWN;
+	}
+	conn->state = NS_CONN_CONNECTING;
+	spin_unlock(&dev->lock);
+
+	/* Reconnects happen under memory pressure: let them use the reserves. */
+	noreclaim = memalloc_noreclaim_save();
+	err = ns_sock_connect(conn, &sock);
+	if (!err) {
+		err = ns_handshake(conn, sock, &info);
+		if (err)
+			ns_sock_close(sock);
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	if (err)
+		goto out_down;
+
+	err = new ? ns_dev_configure(dev, &info) : ns_check_export(dev, &info);
+	if (err)
+		goto out_close;
+
+	/* Transmission: no socket timeouts, the request timeout rules. */
+	ns_sock_set_timeout(sock, MAX_SCHEDULE_TIMEOUT);
+
+	spin_lock(&dev->lock);
+	if (dev->dying) {
+		spin_unlock(&dev->lock);
+		err = -ESHUTDOWN;
+		goto out_close;
+	}
+	conn->sock = sock;
+	conn->state = NS_CONN_LIVE;
+	conn->live_since = jiffies;
+	conn->last_error = 0;
+	conn->connects++;
+	list_splice_tail_init(&dev->parked_swap, &parked);
+	list_splice_tail_init(&dev->parked_other, &parked);
+	ns_requeue_locked(dev, &parked, &failed);
+	spin_unlock(&dev->lock);
+
+	ns_fail_list(&failed);
+	queue_work(conn->rx_wq, &conn->rx_work);
+	return 0;
+
+out_close:
+	ns_sock_close(sock);
+out_down:
+	spin_lock(&dev->lock);
+	conn->state = NS_CONN_DOWN;
+	conn->last_error = err;
+	spin_unlock(&dev->lock);
+	return err;
+}
+
+void ns_conn_fail(struct ns_conn *conn, int err, const char *why)
+{
+	struct ns_dev *dev = conn->dev;
+
+	spin_lock(&dev->lock);
+	if (conn->state != NS_CONN_LIVE) {
+		spin_unlock(&dev->lock);
+		return;
+	}
+	conn->state = NS_CONN_FAILED;
+	conn->last_error = err;
+	spin_unlock(&dev->lock);
+
+	atomic64_inc(&dev->stats.lost_connections);
+	if (!READ_ONCE(dev->dying))
+		pr_warn_ratelimited("%s: connection %u lost: %s (%d)\n",
+				    dev->disk ? dev->disk->disk_name : dev->name,
+				    conn->id, why, err);
+	queue_work(dev->ctl_wq, &conn->err_work);
+}
+
+/*
+ * Stop a FAILED connection.  The shutdown wakes rx and tx wherever they
+ * block; once both works have returned nothing else touches the requests on
+ * this connection, and they can move.
+ */
+static void ns_conn_teardown(struct ns_conn *conn)
+{
+	struct ns_dev *dev = conn->dev;
+	LIST_HEAD(victims);
+	LIST_HEAD(failed);
+	struct socket *sock;
+
+	ns_sock_shutdown(conn->sock);
+	cancel_work_sync(&conn->tx_work);
+	cancel_work_sync(&conn->rx_work);
+
+	spin_lock(&dev->lock);
+	list_splice_tail_init(&conn->send_swap, &victims);
+	list_splice_tail_init(&conn->inflight, &victims);
+	list_splice_tail_init(&conn->send_other, &victims);
+	conn->nr_inflight = 0;
+	sock = conn->sock;
+	conn->sock = NULL;
+	conn->state = NS_CONN_DOWN;
+	ns_requeue_locked(dev, &victims, &failed);
+	spin_unlock(&dev->lock);
+
+	ns_fail_list(&failed);
+	ns_sock_close(sock);
+}
+
+void ns_err_work(struct work_struct *work)
+{
+	struct ns_conn *conn = container_of(work, struct ns_conn, err_work);
+
+	ns_conn_teardown(conn);
+	if (!READ_ONCE(conn->dev->dying))
+		ns_schedule_reconnect(conn);
+}
+
+void ns_connect_work(struct work_struct *work)
+{
+	struct ns_conn *conn = container_of(to_delayed_work(work),
+					    struct ns_conn, connect_work);
+	struct ns_dev *dev = conn->dev;
+	int err;
+
+	err = ns_conn_setup(conn, false);
+	if (!err) {
+		/* Extra connections of a fresh device come up here too. */
+		if (conn->connects > 1) {
+			atomic64_inc(&dev->stats.reconnects);
+			pr_info("%s: connection %u re-established\n",
+				dev->disk->disk_name, conn->id);
+		}
+		return;
+	}
+	if (READ_ONCE(dev->dying))
+		return;
+	atomic64_inc(&dev->stats.failed_connects);
+	ns_schedule_reconnect(conn);
+}
+
+/* Detach: the device is dying, so nothing reconnects or gets requeued. */
+void ns_conn_stop(struct ns_conn *conn)
+{
+	struct ns_dev *dev = conn->dev;
+	bool live;
+
+	cancel_delayed_work_sync(&conn->connect_work);
+	flush_work(&conn->err_work);
+
+	spin_lock(&dev->lock);
+	live = conn->state == NS_CONN_LIVE;
+	if (live)
+		conn->state = NS_CONN_FAILED;
+	spin_unlock(&dev->lock);
+
+	if (live) {
+		ns_send_disconnect(conn);
+		ns_conn_teardown(conn);
+	}
+	flush_work(&conn->err_work);
+	cancel_delayed_work_sync(&conn->connect_work);
+}

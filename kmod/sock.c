@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The wire: making a memalloc socket, sending requests straight from the bio
+ * pages, receiving replies into the connection's preallocated header buffer
+ * and read payloads straight into the bio pages.  Nothing here allocates
+ * except socket creation, which only the connect path does.
+ */
+#define pr_fmt(fmt) "netswap: " fmt
+
+#include <linux/bvec.h>
+#include <linux/delay.h>
+#include <linux/net.h>
+#include <linux/sched/mm.h>
+#include <linux/tcp.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+
+#include "netswap.h"
+
+/*
+ * Every byte of the socket's traffic may be what frees memory, so it may use
+ * the PFMEMALLOC reserves, and its page fragments must come from the
+ * socket (sk_allocation) rather than from whatever task happens to send.
+ */
+static void ns_sock_prepare(struct socket *sock, long timeo)
+{
+	struct sock *sk = sock->sk;
+
+	sk_set_memalloc(sk);
+	sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
+	sk->sk_use_task_frag = false;
+	sock_no_linger(sk);
+	tcp_sock_set_nodelay(sk);
+	ns_sock_set_timeout(sock, timeo);
+}
+
+void ns_sock_set_timeout(struct socket *sock, long timeo)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	sk->sk_sndtimeo = timeo;
+	sk->sk_rcvtimeo = timeo;
+	release_sock(sk);
+}
+
+static int ns_addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					   sizeof(struct sockaddr_in);
+}
+
+/*
+ * Try each configured address once, starting with the one that answered
+ * last.  The connect honours sk_sndtimeo, so a link that is down costs
+ * connect_timeout seconds per address, not TCP's two minutes of SYN retries.
+ */
+int ns_sock_connect(struct ns_conn *conn, struct socket **sockp)
+{
+	const struct ns_config *cfg = &conn->dev->cfg;
+	long timeo = cfg->connect_timeout * HZ;
+	struct sockaddr_storage *ss;
+	struct socket *sock;
+	unsigned int i, idx;
+	int err = -EDESTADDRREQ;
+
+	for (i = 0; i < cfg->nr_addrs; i++) {
+		idx = (conn->addr_idx + i) % cfg->nr_addrs;
+		ss = (struct sockaddr_storage *)&cfg->addrs[idx];
+		err = sock_create_kern(&init_net, ss->ss_family, SOCK_STREAM,
+				       IPPROTO_TCP, &sock);
+		if (err)
+			continue;
+		ns_sock_prepare(sock, timeo);
+		err = kernel_connect(sock, (struct sockaddr *)ss,
+				     ns_addr_len(ss), 0);
+		if (!err) {
+			conn->addr_idx = idx;
+			*sockp = sock;
+			return 0;
+		}
+		ns_sock_close(sock);
+		/* A connect that ran out of time reports "in progress". */
+		if (err == -EINPROGRESS || err == -EAGAIN)
+			err = -ETIMEDOUT;
+	}
+	return err;
+}
+
+/* Wakes rx and tx wherever they block on this socket. */
+void ns_sock_shutdown(struct socket *sock)
+{
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+}
+
+/* Undo ns_sock_prepare() so the memalloc socket count stays balanced. */
+void ns_sock_close(struct socket *sock)
+{
+	unsigned int noio = memalloc_noio_save();
+
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	lock_sock(sock->sk);
+	sk_clear_memalloc(sock->sk);
+	release_sock(sock->sk);
+	sock_release(sock);
+	memalloc_noio_restore(noio);
+}
+
+/*
+ * Move all of @iter, or fail.  Runs with PF_MEMALLOC: the allocations TCP
+ * makes on our behalf may dip into the reserves and never recurse into
+ * reclaim, which might be waiting for this very request.
+ */
+static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
+			int flags)
+{
+	struct msghdr msg = { .msg_iter = *iter };
+	unsigned int noreclaim = memalloc_noreclaim_save();
+	int ret = 0;
+
+	while (msg_data_left(&msg)) {
+		msg.msg_flags = flags | MSG_NOSIGNAL;
+		if (send)
+			ret = sock_sendmsg(sock, &msg);
+		else
+			ret = sock_recvmsg(sock, &msg, flags | MSG_NOSIGNAL);
+		if (ret <= 0) {
+			/* 0: the peer closed the connection. */
+			ret = ret ? ret : -ECONNRESET;
+			break;
+		}
+		ret = 0;
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	return ret;
+}
+
+int ns_sock_recv(struct socket *sock, void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter iter;
+
+	iov_iter_kvec(&iter, ITER_DEST, &kv, 1, len);
+	return ns_sock_xfer(sock, &iter, false, MSG_WAITALL);
+}
+
+int ns_sock_send(struct socket *sock, const void *buf, size_t len, int flags)
+{
+	struct kvec kv = { .iov_base = (void *)buf, .iov_len = len };
+	struct iov_iter iter;
+
+	iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, len);
+	return ns_sock_xfer(sock, &iter, true, flags);
+}
+
+/* ---------------------------------------------------------------- send -- */
+
+static int ns_send_cmd(struct ns_conn *conn, struct ns_cmd *cmd)
+{
+	struct request *rq = ns_cmd_rq(cmd);
+	bool payload = cmd->nbd_type == NBD_CMD_WRITE;
+	bool flush = cmd->nbd_type == NBD_CMD_FLUSH;
+	struct nbd_req_hdr hdr = {
+		.magic	= cpu_to_be32(NBD_REQ_MAGIC),
+		.flags	= cpu_to_be16(cmd->nbd_flags),
+		.type	= cpu_to_be16(cmd->nbd_type),
+		.cookie	= cpu_to_be64(ns_cookie(cmd)),
+		.offset	= cpu_to_be64(flush ? 0 : blk_rq_pos(rq) << SECTOR_SHIFT),
+		.len	= cpu_to_be32(flush ? 0 : blk_rq_bytes(rq)),
+	};
+	struct req_iterator it;
+	struct iov_iter iter;
+	struct bio_vec bvec;
+	int err;
+
+	err = ns_sock_send(conn->sock, &hdr, sizeof(hdr), payload ? MSG_MORE : 0);
+	if (err || !payload)
+		return err;
+
+	/* Straight from the bio pages: TCP copies them into its skbs. */
+	rq_for_each_segment(bvec, rq, it) {
+		iov_iter_bvec(&iter, ITER_SOURCE, &bvec, 1, bvec.bv_len);
+		err = ns_sock_xfer(conn->sock, &iter, true,
+				   rq_iter_last(bvec, it) ? 0 : MSG_MORE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Swap requests first: they are what frees memory. */
+static struct ns_cmd *ns_next_to_send(struct ns_conn *conn)
+{
+	if (!list_empty(&conn->send_swap))
+		return list_first_entry(&conn->send_swap, struct ns_cmd, node);
+	if (!list_empty(&conn->send_other))
+		return list_first_entry(&conn->send_other, struct ns_cmd, node);
+	return NULL;
+}
+
+void ns_tx_work(struct work_struct *work)
+{
+	struct ns_conn *conn = container_of(work, struct ns_conn, tx_work);
+	struct ns_dev *dev = conn->dev;
+	struct ns_cmd *cmd;
+	int err;
+
+	for (;;) {
+		spin_lock(&dev->lock);
+		cmd = conn->state == NS_CONN_LIVE ? ns_next_to_send(conn) : NULL;
+		if (!cmd) {
+			spin_unlock(&dev->lock);
+			return;
+		}
+		list_move_tail(&cmd->node, &conn->inflight);
+		conn->nr_inflight++;
+		cmd->state = NS_CMD_SENDING;
+		cmd->gen = ++dev->seq;
+		cmd->sent = jiffies;
+		spin_unlock(&dev->lock);
+
+		err = ns_send_cmd(conn, cmd);
+
+		spin_lock(&dev->lock);
+		cmd->state = NS_CMD_SENT;
+		spin_unlock(&dev->lock);
+		wake_up_all(&conn->send_wait);
+		if (err) {
+			ns_conn_fail(conn, err, "send failed");
+			return;
+		}
+	}
+}
+
+/* -------------------------------------------------------------- receive -- */
+
+/* The reply (cookie) must name a request this connection sent. */
+static struct ns_cmd *ns_find_cmd(struct ns_conn *conn, u64 cookie)
+{
+	struct ns_dev *dev = conn->dev;
+	u32 tag = lower_32_bits(cookie);
+	struct ns_cmd *cmd;
+
+	lockdep_assert_held(&dev->lock);
+	if (tag >= dev->cfg.queue_depth)
+		return NULL;
+	cmd = dev->by_tag[tag];
+	if (!cmd || cmd->conn != conn || cmd->gen != upper_32_bits(cookie))
+		return NULL;
+	if (cmd->state != NS_CMD_SENDING && cmd->state != NS_CMD_SENT)
+		return NULL;
+	return cmd;
+}
+
+/* Hand a request back to the connection: recovery will resend it. */
+static void ns_cmd_unreceive(struct ns_conn *conn, struct ns_cmd *cmd)
+{
+	spin_lock(&conn->dev->lock);
+	cmd->state = NS_CMD_SENT;
+	list_add(&cmd->node, &conn->inflight);
+	conn->nr_inflight++;
+	spin_unlock(&conn->dev->lock);
+}
+
+static int ns_recv_data(struct ns_conn *conn, struct ns_cmd *cmd)
+{
+	struct request *rq = ns_cmd_rq(cmd);
+	struct req_iterator it;
+	struct iov_iter iter;
+	struct bio_vec bvec;
+	int err;
+
+	rq_for_each_segment(bvec, rq, it) {
+		iov_iter_bvec(&iter, ITER_DEST, &bvec, 1, bvec.bv_len);
+		err = ns_sock_xfer(conn->sock, &iter, false, MSG_WAITALL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool ns_fault_drop(struct ns_dev *dev)
+{
+	u32 n = READ_ONCE(dev->faults.drop_replies);
+
+	return n && cmpxchg(&dev->faults.drop_replies, n, n - 1) == n;
+}
+
+/*
+ * Take ownership of the request a reply names.  A reply may overtake the
+ * end of its own send (the server answers a READ before tx_work has marked
+ * it SENT): wait for tx_work to finish with it rather than race it.
+ */
+static struct ns_cmd *ns_claim_cmd(struct ns_conn *conn, u64 cookie)
+{
+	struct ns_dev *dev = conn->dev;
+	struct ns_cmd *cmd;
+
+	spin_lock(&dev->lock);
+	cmd = ns_find_cmd(conn, cookie);
+	if (cmd && cmd->state == NS_CMD_SENDING) {
+		spin_unlock(&dev->lock);
+		wait_event(conn->send_wait,
+			   READ_ONCE(cmd->state) != NS_CMD_SENDING);
+		spin_lock(&dev->lock);
+		cmd = ns_find_cmd(conn, cookie);
+	}
+	if (cmd) {
+		cmd->state = NS_CMD_RECEIVING;
+		list_del_init(&cmd->node);
+		conn->nr_inflight--;
+	}
+	spin_unlock(&dev->lock);
+	return cmd;
+}
+
+/* Returns 0 to go on reading, or -errno and *why to reset the connection. */
+static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
+{
+	struct ns_dev *dev = conn->dev;
+	struct nbd_simple_reply_hdr *h = &conn->rx_hdr;
+	u32 stall = READ_ONCE(dev->faults.stall_ms);
+	struct ns_cmd *cmd;
+	int err;
+
+	if (be32_to_cpu(h->magic) != NBD_SIMPLE_REPLY_MAGIC) {
+		*why = "bad reply magic";
+		*proto = true;
+		return -EPROTO;
+	}
+	if (stall)
+		msleep(stall);
+
+	cmd = ns_claim_cmd(conn, be64_to_cpu(h->cookie));
+	if (!cmd) {
+		*why = "reply for an unknown or finished request";
+		*proto = true;
+		return -EPROTO;
+	}
+	if (h->error) {
+		atomic64_inc(&dev->stats.server_errors);
+		ns_cmd_unreceive(conn, cmd);
+		*why = "server replied with an error";
+		return -EIO;
+	}
+	if (cmd->nbd_type == NBD_CMD_READ) {
+		err = ns_recv_data(conn, cmd);
+		if (err) {
+			ns_cmd_unreceive(conn, cmd);
+			*why = "read payload cut short";
+			return err;
+		}
+	}
+	if (ns_fault_drop(dev)) {
+		ns_cmd_unreceive(conn, cmd);
+		return 0;
+	}
+
+	spin_lock(&dev->lock);
+	cmd->state = NS_CMD_IDLE;
+	dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
+	spin_unlock(&dev->lock);
+	/* The server answers again: the next loss starts a fresh backoff. */
+	WRITE_ONCE(conn->backoff_ms, NS_BACKOFF_MIN_MS);
+	ns_finish(cmd, BLK_STS_OK);
+	return 0;
+}
+
+void ns_rx_work(struct work_struct *work)
+{
+	struct ns_conn *conn = container_of(work, struct ns_conn, rx_work);
+	unsigned int noreclaim = memalloc_noreclaim_save();
+	const char *why = "receive failed";
+	bool proto = false;
+	int err;
+
+	do {
+		err = ns_sock_recv(conn->sock, &conn->rx_hdr,
+				   sizeof(conn->rx_hdr));
+		if (err)
+			break;
+		err = ns_handle_reply(conn, &why, &proto);
+	} while (!err);
+	memalloc_noreclaim_restore(noreclaim);
+
+	if (proto)
+		atomic64_inc(&conn->dev->stats.proto_errors);
+	ns_conn_fail(conn, err, why);
+}
+
+/* Polite goodbye at detach; the server may already be gone. */
+void ns_send_disconnect(struct ns_conn *conn)
+{
+	struct nbd_req_hdr hdr = {
+		.magic	= cpu_to_be32(NBD_REQ_MAGIC),
+		.type	= cpu_to_be16(NBD_CMD_DISC),
+	};
+
+	ns_sock_set_timeout(conn->sock, HZ);
+	ns_sock_send(conn->sock, &hdr, sizeof(hdr), 0);
+}
