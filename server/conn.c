@@ -241,9 +241,17 @@ static void rx_transmission(struct nsd_conn *c)
 			continue;
 		}
 		if (c->rx == RX_DISCARD) {
-			if (rx_discard(c) <= 0)
+			struct nsd_req *r = c->rx_req;
+
+			rc = rx_discard(c);
+			if (rc < 0 && r)
+				conn_fail(c, "disconnected in the middle of a write");
+			if (rc <= 0)
 				return;
 			c->rx = RX_HDR;
+			c->rx_req = NULL;
+			if (r)		/* a refused write: now answer it */
+				req_payload_done(c, r);
 			continue;
 		}
 		if (c->rx_wait)

@@ -292,7 +292,9 @@ static bool needs_buffer(const struct nsd_conn *c, const struct nsd_req *r)
 }
 
 /* A refused write still sends its payload: skip it, or hang up if it is too
- * big to be anything but an attack. */
+ * big to be anything but an attack.  The reply waits until the payload is
+ * skipped: a client may not expect a reply to a request it is still
+ * sending (libnbd drops the connection: "no matching cookie"). */
 static void refuse(struct nsd_conn *c, struct nsd_req *r)
 {
 	if (r->type == NBD_CMD_WRITE && r->len) {
@@ -301,6 +303,8 @@ static void refuse(struct nsd_conn *c, struct nsd_req *r)
 		} else {
 			c->discard_left = r->len;
 			c->rx = RX_DISCARD;
+			c->rx_req = r;	/* answered by req_payload_done() */
+			return;
 		}
 	}
 	complete(r, r->error);
