@@ -288,7 +288,10 @@ class Conn:
         return err, data, None
 
     def _structured(self, cookie, readlen, base):
-        err, msg, data = 0, None, bytearray(readlen)
+        err, msg, data = 0, None, None
+        # Allocated on the first data chunk: an invalid READ may claim 4 GiB.
+        def buf():
+            return bytearray(readlen) if data is None else data
         first = True
         while True:
             if not first:
@@ -311,11 +314,13 @@ class Conn:
                 (off,) = struct.unpack(">Q", body[:8])
                 check(base <= off and off - base + ln - 8 <= readlen,
                       "data chunk outside the request")
+                data = buf()
                 data[off - base:off - base + ln - 8] = body[8:]
             elif rtype == RT_OFFSET_HOLE:
                 off, hl = struct.unpack(">QI", body)
                 check(base <= off and off - base + hl <= readlen,
                       "hole chunk outside the request")
+                data = buf()
                 data[off - base:off - base + hl] = bytes(hl)
             elif rtype == RT_NONE:
                 check(ln == 0, "NONE chunk with payload")
@@ -323,7 +328,9 @@ class Conn:
             else:
                 raise AssertionError("unexpected chunk type %#x" % rtype)
             if flags & REPLY_FLAG_DONE:
-                return err, bytes(data) if not err else b"", msg
+                if err:
+                    return err, b"", msg
+                return err, bytes(buf()), msg
 
     def replies(self, cookies):
         """Replies to non-READ requests @cookies, in whatever order they
