@@ -169,14 +169,14 @@ EOF
 bufmem_kib=8192
 serve rel "$NETSWAPD_REL" --export mem=mem:16M \
 	--buffer-memory ${bufmem_kib}K --quiet
-SERVER_PID=$rel_PID RSS_LIMIT_KIB=$((bufmem_kib + 6144)) abuse "$rel_PORT"
+SERVER_PID=$rel_PID SERVER_ERR=$rel_ERR RSS_LIMIT_KIB=$((bufmem_kib + 6144)) abuse "$rel_PORT"
 assert_alive "$rel_PID" "after the release-build abuse"
 rc=0; stop_server "$rel_PID" || rc=$?
 assert_eq "$rc" 0 "release server exit status after SIGTERM"
 
 # Sanitized build: any memory error aborts it.
 serve asan "$NETSWAPD" --export mem=mem:16M --buffer-memory ${bufmem_kib}K --quiet
-SERVER_PID=$asan_PID abuse "$asan_PORT"
+SERVER_PID=$asan_PID SERVER_ERR=$asan_ERR abuse "$asan_PORT"
 rc=0; stop_server "$asan_PID" || rc=$?
 if [ "$rc" -ne 0 ]; then
 	cat "$asan_ERR" >&2

@@ -13,6 +13,7 @@ tests also check the shared header against the spec.
 """
 import errno
 import os
+import signal
 import socket
 import struct
 import sys
@@ -95,6 +96,7 @@ ENOSPC = 28
 ENOTSUP = 95
 
 TIMEOUT = 20.0
+START = time.monotonic()
 
 
 class Closed(Exception):
@@ -401,9 +403,46 @@ def still_serves(port=None, name="mem"):
     c.disc()
 
 
+def server_stats():
+    """SIGUSR1 to SERVER_PID; returns (connections, pool bytes used) from
+    the stats line it prints to SERVER_ERR."""
+    pid, err = int(os.environ["SERVER_PID"]), os.environ["SERVER_ERR"]
+
+    def lines():
+        with open(err, errors="replace") as f:
+            return [l for l in f if "stats:" in l]
+    before = len(lines())
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 5
+    while len(lines()) == before:
+        check(time.monotonic() < deadline, "no stats from the server")
+        time.sleep(0.02)
+    line = lines()[-1]
+    conns = int(line.split("connections=")[1].split()[0])
+    used = line.split("pool_used=")[1].split()[0]
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    used = int(used[:-1]) * mult[used[-1]] if used[-1] in mult else int(used)
+    return conns, used
+
+
+def settled(what, timeout=5.0):
+    """Once the abusive clients are gone, the server holds no connection
+    and no pool memory (nothing leaked, nothing stuck)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conns, used = server_stats()
+        if conns == 0 and used == 0:
+            return
+        check(time.monotonic() < deadline, "after %s: %d connections and "
+              "%d pool bytes remain" % (what, conns, used))
+        time.sleep(0.1)
+
+
 def survived(what, name="mem"):
     """After an abuse: the server (SERVER_PID) is alive, still serves a
-    good client, and its RSS is within RSS_LIMIT_KIB when that is set."""
+    good client, its RSS is within RSS_LIMIT_KIB when that is set, and
+    when SERVER_ERR is set, it holds no connection or pool memory once
+    the abusive clients have gone (close them first)."""
     pid = int(os.environ.get("SERVER_PID", "0"))
     limit = int(os.environ.get("RSS_LIMIT_KIB", "0"))
     if pid:
@@ -415,13 +454,15 @@ def survived(what, name="mem"):
         still_serves(name=name)
     except Exception as e:
         raise AssertionError("no longer serves after %s: %r" % (what, e))
+    if pid and os.environ.get("SERVER_ERR"):
+        settled(what)
     msg = "ok: " + what
     if pid and limit:
         rss, hwm = status_kib(pid, "VmRSS"), status_kib(pid, "VmHWM")
         msg += " (VmRSS %d KiB, VmHWM %d KiB)" % (rss, hwm)
         check(hwm <= limit, "after %s: VmHWM %d KiB > %d KiB"
               % (what, hwm, limit))
-    print(msg, flush=True)
+    print(msg, round(time.monotonic() - START, 2), flush=True)
 
 
 def status_kib(pid, field):
