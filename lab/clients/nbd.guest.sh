@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Guest side of the nbd client plug-in (busybox sh), sourced by the guest's
+# /init as /lab/client.sh.
+# shellcheck shell=sh disable=SC2154 # ns_* are set by /init
+
+# guest_attach HOST PORT EXPORT: connect, print the block device.
+guest_attach() {
+	nbd-client "$1" "$2" /dev/nbd0 -N "$3" -t "${ns_nbd_timeout:-60}" \
+		-swap >&2 || return 1
+	echo /dev/nbd0
+}
+
+# guest_reconnects: the stock client never reconnects by itself.
+guest_reconnects() {
+	echo 0
+}

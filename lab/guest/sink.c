@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sink: a guest socket that never reads, the target of the flood scenario.
+ *
+ *   sink --tcp PORT --udp PORT
+ *
+ * Accepts every TCP connection and keeps it open without reading; binds a
+ * UDP socket and never reads it.  Their receive queues fill and stay full,
+ * so packets the host keeps sending are received into memory that nobody
+ * frees: under swap pressure that memory may come from the PFMEMALLOC
+ * reserve, and the kernel must drop it (TcpExt: PFMemallocDrop) instead of
+ * starving the swap socket.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int bound(int type, int port)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons((unsigned short)port),
+		.sin_addr.s_addr = htonl(INADDR_ANY),
+	};
+	int one = 1, fd = socket(AF_INET, type, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		printf("NS-ERROR sink port %d: %s\n", port, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	int tcp_port = 0, udp_port = 0, lfd, i;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--tcp"))
+			tcp_port = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--udp"))
+			udp_port = atoi(argv[i + 1]);
+	}
+	if (tcp_port <= 0 || udp_port <= 0 || i != argc) {
+		fprintf(stderr, "usage: sink --tcp PORT --udp PORT\n");
+		return 2;
+	}
+	bound(SOCK_DGRAM, udp_port);	/* kept open, never read */
+	lfd = bound(SOCK_STREAM, tcp_port);
+	if (listen(lfd, 128)) {
+		printf("NS-ERROR sink listen: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("NS-SINK tcp=%d udp=%d\n", tcp_port, udp_port);
+	fflush(stdout);
+	for (;;) {
+		/* Keep every connection: their queues are the point. */
+		if (accept(lfd, NULL, NULL) < 0 &&
+		    (errno == EMFILE || errno == ENFILE))
+			pause();
+	}
+}
