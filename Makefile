@@ -23,7 +23,8 @@ LDLIBS := -pthread
 LIB_SRC := $(wildcard lib/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
-HEADERS := $(wildcard proto/*.h lib/*.h server/*.h)
+CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
+HEADERS := $(wildcard proto/*.h lib/*.h server/*.h cli/*.h)
 
 REL := build/rel
 ASAN := build/asan
@@ -34,10 +35,10 @@ FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer \
 rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
-.PHONY: all asan test demo bench fuzz fuzz-build lab install clean
+.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod
 .DELETE_ON_ERROR:
 
-all: server/netswapd
+all: server/netswapd cli/netswap
 
 $(REL)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -53,6 +54,16 @@ server/netswapd: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
 $(ASAN)/server/netswapd: $(call asan_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
+# Static: it goes into the lab guest's initramfs as is.  (glibc warns that a
+# static getaddrinfo needs its NSS libraries for names; numbers need none.)
+cli/netswap: $(call rel_obj,cli/main.c $(CLI_SRC))
+	$(CC) $(CFLAGS) -static -o $@ $^
+
+# netswap.ko for both lab guest kernels: build/kmod/{6.1,6.12}/netswap.ko
+kmod:
+	$(MAKE) -C kmod SERIES=6.1
+	$(MAKE) -C kmod SERIES=6.12
+
 $(FUZZ)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(STD_CFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
@@ -60,7 +71,7 @@ $(FUZZ)/%.o: %.c $(HEADERS)
 $(FUZZ)/fuzz-server: $(FUZZ)/tests/fuzz/fuzz-server.o $(patsubst %.c,$(FUZZ)/%.o,$(SERVER_SRC) $(LIB_SRC))
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
-$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(call asan_obj,$(SERVER_SRC) $(LIB_SRC))
+$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(call asan_obj,$(SERVER_SRC) $(LIB_SRC) $(CLI_SRC))
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 # Everything make test runs: the sanitized daemon, unit tests, and the
@@ -90,4 +101,4 @@ install: all
 	install -m 0644 docs/netswapd.8 $(DESTDIR)$(MANDIR)/man8/netswapd.8
 
 clean:
-	rm -rf build server/netswapd
+	rm -rf build server/netswapd cli/netswap
