@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* status: every counter netswap.ko keeps, for people or as JSON. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/netswap.h"
+
+/* The one-value counters of /sys/block/netswapN/netswap/, in print order. */
+static const char *const counters[] = {
+	"read_requests", "write_requests", "flush_requests", "discard_requests",
+	"read_bytes", "write_bytes", "swap_requests", "in_flight",
+	"reconnects", "failed_connects", "lost_connections", "resends",
+	"timeouts", "protocol_errors", "server_errors", "io_errors",
+	"size_bytes", "transmission_flags", "queue_depth", "max_request_bytes",
+	"req_timeout", "io_timeout",
+};
+#define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
+
+struct conn_line {
+	unsigned int id, inflight;
+	char state[16], addr[80];
+	unsigned long long connects;
+	int err;
+	unsigned long up_s;
+};
+
+struct dev_status {
+	struct cli_item item;
+	uint64_t v[NCOUNTERS];
+	char export[CLI_MAX_EXPORT + 1];
+	struct conn_line conns[16];
+	int nconns, nlive;
+	uint64_t lat[CLI_LAT_BUCKETS];
+};
+
+static uint64_t get(const struct dev_status *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOUNTERS; i++)
+		if (!strcmp(counters[i], name))
+			return s->v[i];
+	return 0;
+}
+
+static int load(struct dev_status *s)
+{
+	char path[512], buf[4096], *line, *save;
+	size_t i;
+	int k;
+
+	for (i = 0; i < NCOUNTERS; i++) {
+		cli_path(path, sizeof(path), "/sys/block/%s/netswap/%s",
+			 s->item.device, counters[i]);
+		if (cli_read_u64(path, &s->v[i]))
+			return -1;
+	}
+	cli_path(path, sizeof(path), "/sys/block/%s/netswap/export", s->item.device);
+	if (cli_read_str(path, s->export, sizeof(s->export)))
+		s->export[0] = '\0';
+
+	cli_path(path, sizeof(path), "/sys/block/%s/netswap/connections",
+		 s->item.device);
+	if (cli_read_str(path, buf, sizeof(buf)))
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line && s->nconns < 16;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct conn_line *c = &s->conns[s->nconns];
+
+		if (sscanf(line, "%u %15s %79s %llu %u %d %lu", &c->id, c->state,
+			   c->addr, &c->connects, &c->inflight, &c->err, &c->up_s) != 7)
+			continue;
+		s->nlive += !strcmp(c->state, "live");
+		s->nconns++;
+	}
+
+	cli_path(path, sizeof(path), "/sys/block/%s/netswap/latency_histogram",
+		 s->item.device);
+	if (!cli_read_str(path, buf, sizeof(buf))) {
+		char *p = buf, *end;
+
+		for (k = 0; k < CLI_LAT_BUCKETS; k++, p = end)
+			s->lat[k] = strtoull(p, &end, 10);
+	}
+	return 0;
+}
+
+static void human_bytes(uint64_t b, char *out, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* Bucket k holds completions in [2^(k-1), 2^k) us; bucket 0 is < 1 us. */
+static void bucket_label(int k, char *out, size_t len)
+{
+	uint64_t us = (uint64_t)1 << k;
+
+	if (k == CLI_LAT_BUCKETS - 1)
+		snprintf(out, len, ">=%" PRIu64 "ms", (us >> 1) / 1000);
+	else if (us < 1000)
+		snprintf(out, len, "<%" PRIu64 "us", us);
+	else
+		snprintf(out, len, "<%" PRIu64 "ms", us / 1000);
+}
+
+static void print_human(const struct dev_status *s)
+{
+	char a[32], b[32];
+	int k;
+
+	human_bytes(get(s, "size_bytes"), a, sizeof(a));
+	printf("/dev/%s  name %s  export '%s'  size %s  connections %d/%d live\n",
+	       s->item.device, s->item.name, s->export, a, s->nlive, s->nconns);
+	human_bytes(get(s, "read_bytes"), a, sizeof(a));
+	human_bytes(get(s, "write_bytes"), b, sizeof(b));
+	printf("  requests   read %" PRIu64 " (%s)  write %" PRIu64 " (%s)  flush %" PRIu64
+	       "  discard %" PRIu64 "  swap %" PRIu64 "  in flight %" PRIu64 "\n",
+	       get(s, "read_requests"), a, get(s, "write_requests"), b,
+	       get(s, "flush_requests"), get(s, "discard_requests"),
+	       get(s, "swap_requests"), get(s, "in_flight"));
+	printf("  recovery   reconnects %" PRIu64 "  lost connections %" PRIu64
+	       "  failed connects %" PRIu64 "  resends %" PRIu64 "  timeouts %" PRIu64 "\n",
+	       get(s, "reconnects"), get(s, "lost_connections"),
+	       get(s, "failed_connects"), get(s, "resends"), get(s, "timeouts"));
+	printf("  errors     protocol %" PRIu64 "  server %" PRIu64 "  failed I/O %" PRIu64 "\n",
+	       get(s, "protocol_errors"), get(s, "server_errors"), get(s, "io_errors"));
+	human_bytes(get(s, "max_request_bytes"), a, sizeof(a));
+	if (get(s, "io_timeout"))
+		snprintf(b, sizeof(b), "%" PRIu64 "s", get(s, "io_timeout"));
+	else
+		snprintf(b, sizeof(b), "none (never fail)");
+	printf("  settings   queue depth %" PRIu64 "  largest request %s  request timeout %"
+	       PRIu64 "s  io timeout %s\n", get(s, "queue_depth"), a,
+	       get(s, "req_timeout"), b);
+	for (k = 0; k < s->nconns; k++) {
+		const struct conn_line *c = &s->conns[k];
+
+		printf("  conn %-3u   %-10s %s  connects %llu  in flight %u", c->id,
+		       c->state, c->addr, c->connects, c->inflight);
+		if (!strcmp(c->state, "live"))
+			printf("  up %lus", c->up_s);
+		else if (c->err)
+			printf("  last error %d", c->err);
+		printf("\n");
+	}
+	printf("  latency   ");
+	for (k = 0; k < CLI_LAT_BUCKETS; k++) {
+		if (!s->lat[k])
+			continue;
+		bucket_label(k, a, sizeof(a));
+		printf(" %s:%" PRIu64, a, s->lat[k]);
+	}
+	printf("\n");
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_json(const struct dev_status *s)
+{
+	size_t i;
+	int k;
+
+	printf("{\"device\":\"/dev/%s\",\"name\":", s->item.device);
+	json_string(s->item.name);
+	printf(",\"export\":");
+	json_string(s->export);
+	for (i = 0; i < NCOUNTERS; i++)
+		printf(",\"%s\":%" PRIu64, counters[i], s->v[i]);
+	printf(",\"connections\":[");
+	for (k = 0; k < s->nconns; k++) {
+		const struct conn_line *c = &s->conns[k];
+
+		printf("%s{\"id\":%u,\"state\":\"%s\",\"address\":\"%s\",\"connects\":%llu,"
+		       "\"in_flight\":%u,\"last_error\":%d,\"up_seconds\":%lu}",
+		       k ? "," : "", c->id, c->state, c->addr, c->connects,
+		       c->inflight, c->err, c->up_s);
+	}
+	printf("],\"latency_us_log2\":[");
+	for (k = 0; k < CLI_LAT_BUCKETS; k++)
+		printf("%s%" PRIu64, k ? "," : "", s->lat[k]);
+	printf("]}");
+}
+
+int cli_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct dev_status st[CLI_MAX_DEVICES];
+	struct cli_item items[CLI_MAX_DEVICES];
+	int c, i, n, shown = 0, json = 0, rc = 0;
+	const char *only = NULL;
+
+	while ((c = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
+		if (c != 'j')
+			return 2;
+		json = 1;
+	}
+	if (optind < argc - 1) {
+		cli_err("status: at most one DEVICE");
+		return 2;
+	}
+	if (optind == argc - 1)
+		only = argv[optind];
+	if (cli_need_module())
+		return 1;
+
+	if (only) {
+		if (cli_find_item(only, &items[0])) {
+			cli_err("status: %s: no such netswap device", only);
+			return 1;
+		}
+		n = 1;
+	} else {
+		n = cli_list_items(items, CLI_MAX_DEVICES);
+		if (n < 0) {
+			cli_err("status: cannot list devices");
+			return 1;
+		}
+	}
+	if (json)
+		printf("{\"devices\":[");
+	for (i = 0; i < n; i++) {
+		struct dev_status *s = &st[i];
+
+		memset(s, 0, sizeof(*s));
+		s->item = items[i];
+		if (!s->item.device[0]) {
+			if (!json)
+				printf("%s: configured, not attached\n", s->item.name);
+			continue;
+		}
+		if (load(s)) {
+			cli_err("status: cannot read /sys/block/%s/netswap", s->item.device);
+			rc = 1;
+			continue;
+		}
+		if (json) {
+			if (shown)
+				putchar(',');
+			print_json(s);
+		} else {
+			print_human(s);
+		}
+		shown++;
+	}
+	if (json)
+		printf("]}\n");
+	else if (!n)
+		printf("no netswap devices\n");
+	return rc;
+}
