@@ -135,9 +135,27 @@ void loop_wait_pool(struct nsd_loop *l, struct nsd_conn *c)
 	l->pool_waiters_tail = c;
 }
 
+static void unwait_pool(struct nsd_loop *l, struct nsd_conn *c)
+{
+	struct nsd_conn **pp = &l->pool_waiters, *prev = NULL;
+
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->wait_next;
+	}
+	if (!*pp)
+		return;
+	*pp = c->wait_next;
+	if (l->pool_waiters_tail == c)
+		l->pool_waiters_tail = prev;
+	c->in_wait = false;
+}
+
 /* Unlinks a closed connection; it is freed once no list still holds it. */
 void loop_bury(struct nsd_loop *l, struct nsd_conn *c)
 {
+	if (c->in_wait)
+		unwait_pool(l, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
