@@ -182,8 +182,10 @@ int main(int argc, char **argv)
 	int rc, sfd;
 
 	rc = config_parse(&cfg, argc, argv);
-	if (rc)
+	if (rc) {
+		config_free(&cfg);	/* leak checkers run the error paths */
 		return rc > 0 ? 0 : 2;
+	}
 	log_quiet = cfg.quiet;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -196,16 +198,16 @@ int main(int argc, char **argv)
 	raise_fd_limit(&cfg);
 	if (cfg.mlock && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) {
 		log_err("--mlock: %s", strerror(errno));
-		return 1;
+		goto fail;
 	}
 	if (sfd < 0 || server_init(&srv, &cfg))
-		return 1;
+		goto fail;
 	if (open_listeners(&cfg) || server_start_loops(&srv) ||
 	    (cfg.pidfile && write_pidfile(cfg.pidfile))) {
 		close_listeners();
 		server_shutdown(&srv);
 		server_destroy(&srv);
-		return 1;
+		goto fail;
 	}
 	rc = serve(&srv, sfd);
 	close_listeners();
@@ -217,4 +219,9 @@ int main(int argc, char **argv)
 	close(sfd);
 	log_info("stopped");
 	return rc ? 1 : 0;
+fail:
+	config_free(&cfg);
+	if (sfd >= 0)
+		close(sfd);
+	return 1;
 }
