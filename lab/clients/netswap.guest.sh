@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Guest side of the netswap client plug-in (busybox sh), sourced by the
+# guest's /init as /lab/client.sh.
+# shellcheck shell=sh disable=SC2154 # ns_* are set by /init
+
+# guest_attach HOST PORT EXPORT: connect, print the block device.
+guest_attach() {
+	mount -t configfs configfs /sys/kernel/config 2>/dev/null
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	# shellcheck disable=SC2046 # options are words
+	netswap attach $(echo "${ns_netswap_opts:-}" | tr ',' ' ') \
+		"nbd://$1:$2/$3" || return 1
+	netswap reserve >&2
+}
+
+# guest_reconnects: connections the kernel re-established by itself.
+guest_reconnects() {
+	cat /sys/block/netswap0/netswap/reconnects 2>/dev/null || echo 0
+}
