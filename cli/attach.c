@@ -20,6 +20,8 @@
 struct attach_opts {
 	unsigned int connections;
 	unsigned int io_timeout;
+	unsigned int req_timeout;	/* 0: the module's default */
+	unsigned int queue_depth;	/* 0: the module's default */
 	const char *name;
 	const char *url;
 };
@@ -164,6 +166,14 @@ static int configure(const char *name, const struct attach_opts *o,
 		snprintf(num, sizeof(num), "%u", o->io_timeout);
 		err = set_attr(name, "io_timeout", num);
 	}
+	if (!err && o->req_timeout) {
+		snprintf(num, sizeof(num), "%u", o->req_timeout);
+		err = set_attr(name, "req_timeout", num);
+	}
+	if (!err && o->queue_depth) {
+		snprintf(num, sizeof(num), "%u", o->queue_depth);
+		err = set_attr(name, "queue_depth", num);
+	}
 	if (err)
 		cli_err("attach: configuring %s: %s", name, strerror(-err));
 	return err;
@@ -175,6 +185,8 @@ int cli_attach(int argc, char **argv)
 		{ "connections", required_argument, NULL, 'c' },
 		{ "io-timeout", required_argument, NULL, 't' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "req-timeout", required_argument, NULL, 'r' },
+		{ "queue-depth", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct attach_opts o = { .connections = 1 };
@@ -183,7 +195,7 @@ int cli_attach(int argc, char **argv)
 	struct cli_url u;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:t:n:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:t:n:r:q:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (parse_uint(optarg, 16, &o.connections) || !o.connections) {
@@ -199,6 +211,18 @@ int cli_attach(int argc, char **argv)
 			break;
 		case 'n':
 			o.name = optarg;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 3600, &o.req_timeout) || !o.req_timeout) {
+				cli_err("attach: --req-timeout must be 1..3600 seconds");
+				return 2;
+			}
+			break;
+		case 'q':
+			if (parse_uint(optarg, 1024, &o.queue_depth) || !o.queue_depth) {
+				cli_err("attach: --queue-depth must be 1..1024");
+				return 2;
+			}
 			break;
 		default:
 			return 2;

@@ -9,6 +9,7 @@
 
 static const char usage[] =
 	"usage: netswap attach [--connections N] [--io-timeout S] [--name NAME]\n"
+	"                      [--req-timeout S] [--queue-depth N]\n"
 	"                      nbd://HOST[:PORT]/EXPORT\n"
 	"       netswap detach DEVICE\n"
 	"       netswap status [--json] [DEVICE]\n"
@@ -19,6 +20,8 @@ static const char usage[] =
 	"          The kernel then owns the connections and re-establishes\n"
 	"          them itself.  --io-timeout S fails I/O that waited S seconds\n"
 	"          (default 0: never fail, wait for the server).\n"
+	"          --req-timeout S resets a connection whose reply takes\n"
+	"          longer (default 30) and resends on a fresh one.\n"
 	"detach    disconnect and remove a device (swapoff it first).\n"
 	"status    every counter of every device (or of DEVICE).\n"
 	"reserve   the min_free_kbytes the attached devices need; --apply\n"

@@ -13,7 +13,19 @@ guest_attach() {
 	netswap reserve >&2
 }
 
-# guest_reconnects: connections the kernel re-established by itself.
+# guest_reconnects: connections the kernel re-established by itself, then
+# the other recovery counters as KEY=VALUE (the NS-CLIENT line carries
+# them to the host's console parser).
 guest_reconnects() {
-	cat /sys/block/netswap0/netswap/reconnects 2>/dev/null || echo 0
+	d=/sys/block/netswap0/netswap
+	if [ ! -d $d ]; then
+		echo 0
+		return
+	fi
+	line=$(cat $d/reconnects)
+	for c in lost_connections resends timeouts protocol_errors \
+		server_errors io_errors swap_requests; do
+		line="$line $c=$(cat $d/$c)"
+	done
+	echo "$line"
 }
