@@ -3,7 +3,9 @@
 # fio's nbd engine with verify=crc32c over 4 connections (4 jobs, each its
 # own 16 MiB region, 16 requests in flight, 4 KiB to 1 MiB blocks), on a
 # memory and a file export; then a verify-only pass from fresh connections,
-# for the file export after a server restart.
+# for the file export after a server restart.  Then 16 connections of 4 MiB
+# writes and reads (8 in flight each) through an 8 MiB buffer pool and 4
+# event loops: everyone waits for pool memory in turn, nobody hangs.
 # limit: 180
 # shellcheck disable=SC1091,SC2154 # sourced helpers; NAME_PID set by printf -v
 source "$(dirname "$0")/lib/functions.sh"
@@ -46,5 +48,17 @@ assert_eq "$rc" 0 "exit status"
 serve srv2 "$NETSWAPD" --export "file=file:$img" --quiet
 run_fio "$srv2_PORT" file --verify_only
 rc=0; stop_server "$srv2_PID" || rc=$?
+assert_eq "$rc" 0 "exit status"
+# Pool contention: far more payload in flight than --buffer-memory.
+serve srv3 "$NETSWAPD" --export "file=file:$T/small-pool.img:128M" \
+	--buffer-memory 8M --threads 4 --quiet
+fio --name=contend --ioengine=nbd --uri="nbd://127.0.0.1:$srv3_PORT/file" \
+	--rw=randwrite --bs=4m --size=8M --numjobs=16 --offset_increment=8M \
+	--iodepth=8 --verify=crc32c --verify_fatal=1 --do_verify=1 \
+	--group_reporting >"$T/fio-contend.log" 2>&1 ||
+	{ tail -30 "$T/fio-contend.log" >&2; fail "fio under pool contention"; }
+grep -qE 'READ: .*io=128MiB' "$T/fio-contend.log" ||
+	{ tail -30 "$T/fio-contend.log" >&2; fail "contention run did not verify 128 MiB"; }
+rc=0; stop_server "$srv3_PID" || rc=$?
 assert_eq "$rc" 0 "exit status"
 echo "fio: all verified"
