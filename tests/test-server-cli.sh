@@ -6,7 +6,8 @@
 # as a prefix; port 0 prints "listening ADDR:PORT"; IPv4, IPv6 [::1] and
 # unix:PATH listeners together; --pidfile written and removed; SIGTERM and
 # SIGINT exit 0 and remove the Unix socket; a stale socket file does not
-# block a restart; a busy port fails the start.
+# block a restart; --mlock locks without populating; a busy port fails the
+# start.
 # limit: 120
 # shellcheck disable=SC1091,SC2154 # sourced helpers; NAME_PID set by printf -v
 source "$(dirname "$0")/lib/functions.sh"
@@ -142,6 +143,21 @@ kill -INT "$int2_PID"
 rc=0; wait "$int2_PID" || rc=$?
 assert_eq "$rc" 0 "exit status after SIGINT"
 grep -q "signal 2" "$int2_ERR" || fail "no log of SIGINT: $(cat "$int2_ERR")"
+
+# --mlock locks the mappings (the 64 MiB export among them) but, being
+# MCL_ONFAULT, populates nothing up front; without it nothing is locked.
+serve lck "$NETSWAPD_REL" --export mem=mem:64M --mlock --quiet
+locked=$(awk '/^VmLck:/ {print $2}' "/proc/$lck_PID/status")
+rss=$(rss_kib "$lck_PID")
+echo "# --mlock: VmLck ${locked} KiB, VmRSS ${rss} KiB"
+[ "$locked" -ge $((64 << 10)) ] || fail "--mlock: only ${locked} KiB locked"
+[ "$rss" -le $((16 << 10)) ] || fail "--mlock populated ${rss} KiB up front"
+assert_serves "$lck_PORT" mem
+stop_server "$lck_PID" || fail "--mlock server exit status"
+serve nolck "$NETSWAPD_REL" --export mem=mem:64M --quiet
+assert_eq "$(awk '/^VmLck:/ {print $2}' "/proc/$nolck_PID/status")" 0 \
+	"VmLck without --mlock"
+stop_server "$nolck_PID" || fail "server exit status"
 
 # A port in use: the start fails (exit 1) with one line.
 serve busy "$NETSWAPD" --export mem=mem:1M --quiet
