@@ -154,10 +154,15 @@ echo "# --mlock: VmLck ${locked} KiB, VmRSS ${rss} KiB"
 [ "$rss" -le $((16 << 10)) ] || fail "--mlock populated ${rss} KiB up front"
 assert_serves "$lck_PORT" mem
 stop_server "$lck_PID" || fail "--mlock server exit status"
-serve nolck "$NETSWAPD_REL" --export mem=mem:64M --quiet
+# (--quiet: no informational lines.)
+if grep -E 'serving|signal|stopped' "$lck_ERR"; then
+	fail "--quiet server logged informational lines"
+fi
+serve nolck "$NETSWAPD_REL" --export mem=mem:64M
 assert_eq "$(awk '/^VmLck:/ {print $2}' "/proc/$nolck_PID/status")" 0 \
 	"VmLck without --mlock"
 stop_server "$nolck_PID" || fail "server exit status"
+grep -q stopped "$nolck_ERR" || fail "a server without --quiet did not log"
 
 # A port in use: the start fails (exit 1) with one line.
 serve busy "$NETSWAPD" --export mem=mem:1M --quiet
