@@ -171,6 +171,8 @@ void req_execute_blocking(struct nsd_req *r)
 	case NBD_CMD_READ:
 		r->error = (uint32_t)export_read(e, r->buf, r->offset,
 						 (uint32_t)r->len);
+		r->data = r->buf;	/* the reply carries it */
+		r->data_len = (uint32_t)r->len;
 		break;
 	case NBD_CMD_WRITE:
 		r->error = (uint32_t)export_write(e, r->buf, r->offset,
