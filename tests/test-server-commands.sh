@@ -5,7 +5,8 @@
 # the maximum payload), WRITE (+FUA), FLUSH, TRIM (+FUA), CACHE,
 # WRITE_ZEROES (+NO_HOLE, FAST_ZERO, FUA), DISC; unaligned and last-byte
 # I/O; 64 requests in flight; a write on one connection read on another;
-# the file's bytes after FLUSH; DISC after pipelined writes.
+# the file's bytes after FLUSH, and reads of them that miss the page cache;
+# DISC after pipelined writes.
 # limit: 240
 # shellcheck disable=SC1091,SC2154 # sourced helpers; NAME_PID set by printf -v
 source "$(dirname "$0")/lib/functions.sh"
@@ -144,12 +145,19 @@ h.flush()
 assert h2.pread(28, 10 * MiB) == b'seen by the other connection'
 h2.shutdown()
 
-# For the file export, FLUSHed data is in the file itself.
+# For the file export, FLUSHed data is in the file itself; and reads that
+# miss the page cache (served by a worker, not inline) return it too.
 if exp == 'file':
     with open(img, 'rb') as f:
         disk = f.read()
-    assert len(disk) == size, len(disk)
-    assert disk == bytes(model), 'file contents differ from the model'
+        assert len(disk) == size, len(disk)
+        assert disk == bytes(model), 'file contents differ from the model'
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    for off in range(0, size, 4 * MiB):
+        check_range(off, 4 * MiB, 'read after the page cache was dropped')
+    with open(img, 'rb') as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    check_range(12345, 3 * MiB, 'unaligned cold read')
 # DISC.
 h.shutdown()
 print('commands on %s (structured %s) passed' % (exp, sr))
