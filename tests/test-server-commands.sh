@@ -158,6 +158,15 @@ if exp == 'file':
     with open(img, 'rb') as f:
         os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
     check_range(12345, 3 * MiB, 'unaligned cold read')
+    # Unaligned writes into pages not in the cache, then cold reads again.
+    with open(img, 'rb') as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    write(5 * MiB + 1001, os.urandom(MiB + 13))
+    write(7 * MiB + 77, os.urandom(100), nbd.CMD_FLAG_FUA)
+    h.flush()
+    with open(img, 'rb') as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    check_range(5 * MiB, 3 * MiB, 'cold writes, read cold')
 # DISC.
 h.shutdown()
 print('commands on %s (structured %s) passed' % (exp, sr))
