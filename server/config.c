@@ -32,6 +32,9 @@ static const char usage[] =
 "  --threads N            event-loop threads (default: online CPUs)\n"
 "  --handshake-timeout S  drop clients that have not finished the\n"
 "                         handshake after S seconds (default 30)\n"
+"  --send-timeout S       while others wait for buffer memory, drop clients\n"
+"                         that took none of their replies for S seconds\n"
+"                         (default 30)\n"
 "  --mlock                lock the server's memory (MCL_ONFAULT)\n"
 "  --pidfile PATH         write the pid once listening\n"
 "  --quiet                log errors and warnings only\n"
@@ -42,7 +45,8 @@ static const char usage[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_EXPORT, OPT_READ_ONLY, OPT_ALLOW, OPT_MAX_CONN,
-	OPT_BUFMEM, OPT_THREADS, OPT_HS_TIMEOUT, OPT_MLOCK, OPT_PIDFILE,
+	OPT_BUFMEM, OPT_THREADS, OPT_HS_TIMEOUT, OPT_SEND_TIMEOUT, OPT_MLOCK,
+	OPT_PIDFILE,
 	OPT_QUIET, OPT_HELP, OPT_VERSION,
 };
 
@@ -55,6 +59,7 @@ static const struct option long_opts[] = {
 	{ "buffer-memory", required_argument, NULL, OPT_BUFMEM },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
+	{ "send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT },
 	{ "mlock", no_argument, NULL, OPT_MLOCK },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
@@ -176,6 +181,7 @@ static void set_defaults(struct nsd_config *cfg)
 	cfg->buffer_memory = 64ULL << 20;
 	cfg->threads = ncpu > 0 ? (unsigned int)ncpu : 1;
 	cfg->handshake_timeout = 30;
+	cfg->send_timeout = 30;
 }
 
 static int add_default_listener(struct nsd_config *cfg)
@@ -243,6 +249,10 @@ static int parse_one(struct nsd_config *cfg, int opt, const char *arg)
 	case OPT_HS_TIMEOUT:
 		if (parse_uint(arg, 1, 86400, &cfg->handshake_timeout))
 			return fail("--handshake-timeout: bad seconds '%s'", arg);
+		return 0;
+	case OPT_SEND_TIMEOUT:
+		if (parse_uint(arg, 1, 86400, &cfg->send_timeout))
+			return fail("--send-timeout: bad seconds '%s'", arg);
 		return 0;
 	case OPT_MLOCK:
 		cfg->mlock = true;

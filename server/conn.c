@@ -62,12 +62,15 @@ void conn_destroy(struct nsd_conn *c)
 	free(c);
 }
 
-void *conn_pool_alloc(struct nsd_conn *c, size_t len)
+void *conn_pool_alloc(struct nsd_conn *c, size_t len, enum pool_class cls)
 {
-	void *p = pool_alloc_or_wait(c->srv->pool, len, c->loop->id);
+	void *p = pool_alloc_or_wait(c->srv->pool, len, c->loop->id, cls);
 
-	if (!p)
+	if (!p) {
 		loop_wait_pool(c->loop, c);
+		if (cls == POOL_DATA)
+			atomic_store(&c->srv->pool_starved_ms, loop_now_ms());
+	}
 	return p;
 }
 
@@ -82,7 +85,7 @@ struct nsd_req *conn_get_req(struct nsd_conn *c)
 			c->rx_wait |= RX_WAIT_SLOTS;
 			return NULL;
 		}
-		block = conn_pool_alloc(c, SLOT_BLOCK);
+		block = conn_pool_alloc(c, SLOT_BLOCK, POOL_CONTROL);
 		if (!block)
 			return NULL;
 		c->slot_block[c->nslot_blocks++] = block;
@@ -426,6 +429,7 @@ static void tx_advance(struct nsd_conn *c, size_t sent)
 static void flush_transmission(struct nsd_conn *c)
 {
 	struct iovec iov[TX_IOV];
+	size_t sent = 0;
 
 	while (c->txq_head && c->can_write && !c->dead) {
 		struct msghdr msg = { .msg_iov = iov };
@@ -446,8 +450,14 @@ static void flush_transmission(struct nsd_conn *c)
 		}
 		if ((size_t)n < total)
 			c->can_write = false;
+		sent += (size_t)n;
 		tx_advance(c, (size_t)n);
 	}
+	/* Remember since when a client has not taken its replies. */
+	if (!c->txq_head || sent)
+		c->tx_stalled_ms = 0;
+	if (c->txq_head && !c->can_write && !c->tx_stalled_ms)
+		c->tx_stalled_ms = loop_now_ms();
 	if (c->txq_bytes <= CONN_MAX_TXQ_BYTES / 2)
 		conn_resume(c, RX_WAIT_TX);
 }

@@ -39,7 +39,7 @@ static int ensure_out(struct nsd_conn *c)
 {
 	if (c->out)
 		return 1;
-	c->out = conn_pool_alloc(c, HS_OUT_SIZE);
+	c->out = conn_pool_alloc(c, HS_OUT_SIZE, POOL_CONTROL);
 	c->out_len = c->out_off = 0;
 	return c->out != NULL;
 }
@@ -388,7 +388,8 @@ static int read_opt_data(struct nsd_conn *c)
 			c->rx_start = c->rx_end = 0;
 		return 1;
 	}
-	if (!c->opt_buf && !(c->opt_buf = conn_pool_alloc(c, HS_OPT_MAX)))
+	if (!c->opt_buf &&
+	    !(c->opt_buf = conn_pool_alloc(c, HS_OPT_MAX, POOL_CONTROL)))
 		return 0;
 	c->opt_got += (uint32_t)conn_take_staged(c, c->opt_buf + c->opt_got,
 						 c->opt_len - c->opt_got);

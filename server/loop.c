@@ -253,8 +253,17 @@ void loop_begin_stop(struct nsd_loop *l)
 	}
 }
 
+/* Others have recently waited for payload memory. */
+static bool pool_contended(struct nsd_server *srv, int64_t now)
+{
+	return now - atomic_load(&srv->pool_starved_ms) < 2000;
+}
+
 static void check_timers(struct nsd_loop *l, int64_t now)
 {
+	int64_t send_ms = 1000LL * l->srv->cfg->send_timeout;
+	bool contended = pool_contended(l->srv, now);
+
 	for (struct nsd_conn *c = l->conns, *next; c; c = next) {
 		next = c->next;
 		if (l->stopping && now >= l->stop_deadline_ms)
@@ -262,6 +271,10 @@ static void check_timers(struct nsd_loop *l, int64_t now)
 		else if (c->phase == PHASE_HANDSHAKE && c->deadline_ms &&
 			 now >= c->deadline_ms)
 			conn_fail(c, "handshake timed out");
+		else if (contended && c->pool_held && c->tx_stalled_ms &&
+			 now - c->tx_stalled_ms >= send_ms)
+			/* Its buffers are what the others are waiting for. */
+			conn_fail(c, "replies not taken while others wait for memory");
 	}
 }
 

@@ -67,6 +67,7 @@ struct nsd_config {
 	uint64_t buffer_memory;
 	unsigned int threads;
 	unsigned int handshake_timeout;	/* seconds */
+	unsigned int send_timeout;	/* seconds; evicts only under contention */
 	char *pidfile;
 };
 
@@ -92,6 +93,7 @@ void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct nsd_pool;
 typedef void (*pool_wake_fn)(void *arg, unsigned int waiter);
+enum pool_class { POOL_DATA, POOL_CONTROL };
 
 struct nsd_pool *pool_create(uint64_t bytes, unsigned int max_shift);
 void pool_destroy(struct nsd_pool *p);
@@ -103,8 +105,12 @@ uint64_t pool_used(struct nsd_pool *p);
 uint64_t pool_capacity(struct nsd_pool *p);
 size_t pool_max_alloc(struct nsd_pool *p);
 /* As pool_alloc(), but a failure registers @waiter: the next pool_free()
- * calls the waker for it (once, from the freeing thread). */
-void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter);
+ * calls the waker for it (once, from the freeing thread).  POOL_DATA may
+ * not use the reserve; POOL_CONTROL (and pool_alloc) may. */
+void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter,
+			 enum pool_class cls);
+void pool_set_reserve(struct nsd_pool *p, uint64_t bytes);
+uint64_t pool_data_capacity(struct nsd_pool *p);
 void pool_set_waker(struct nsd_pool *p, pool_wake_fn fn, void *arg);
 
 /* ---- export.c: what is served ---- */
@@ -241,6 +247,7 @@ struct nsd_conn {
 	unsigned int inflight;	/* requests parsed but not yet sent */
 	struct nsd_req *txq_head, *txq_tail;
 	size_t tx_off;		/* bytes of txq_head already sent */
+	int64_t tx_stalled_ms;	/* replies queued, none sent since (0 = no) */
 	uint64_t txq_bytes;
 	uint64_t pool_held;
 
@@ -256,7 +263,7 @@ void conn_destroy(struct nsd_conn *c);
 struct nsd_req *conn_get_req(struct nsd_conn *c);
 void conn_unget_req(struct nsd_conn *c, struct nsd_req *r);
 /* Pool memory for this connection, or NULL with it queued for the pool. */
-void *conn_pool_alloc(struct nsd_conn *c, size_t len);
+void *conn_pool_alloc(struct nsd_conn *c, size_t len, enum pool_class cls);
 int conn_discard(struct nsd_conn *c);
 void conn_process(struct nsd_conn *c);
 void conn_flush(struct nsd_conn *c);
@@ -318,6 +325,7 @@ struct nsd_server {
 	struct nsd_pool *pool;
 	uint32_t max_payload;
 	uint64_t conn_pool_quota;	/* request buffers one conn may hold */
+	atomic_llong pool_starved_ms;	/* last time a data allocation failed */
 	unsigned int next_loop;
 	struct nsd_loop *loops;
 	unsigned int nloops;

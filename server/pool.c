@@ -8,6 +8,12 @@
  *
  * A caller that cannot be served registers as a waiter in the same critical
  * section, so a free racing with the failed attempt cannot be missed.
+ *
+ * Two classes share the region: data (request and reply payloads) may not
+ * use its last @reserve bytes, control (handshake replies, request slots)
+ * may.  However many clients stop reading their replies and pin payload
+ * buffers, new clients can still negotiate and memory exports, which need
+ * no payload buffers, keep serving.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@ struct nsd_pool {
 	struct block_info *info;
 	uint32_t free_head[MAX_ORDERS];
 	uint64_t used;
+	uint64_t reserve;	/* bytes only control allocations may use */
 	pool_wake_fn wake;
 	void *wake_arg;
 	atomic_bool any_waiting;
@@ -133,11 +140,15 @@ void pool_destroy(struct nsd_pool *p)
 	free(p);
 }
 
-static void *alloc_locked(struct nsd_pool *p, unsigned int order)
+static void *alloc_locked(struct nsd_pool *p, unsigned int order,
+			  enum pool_class cls)
 {
+	uint64_t size = (uint64_t)1 << (order + POOL_MIN_SHIFT);
 	unsigned int k = order;
 	uint32_t idx;
 
+	if (cls == POOL_DATA && p->used + size > p->capacity - p->reserve)
+		return NULL;
 	while (k <= p->max_order && p->free_head[k] == NIL)
 		k++;
 	if (k > p->max_order)
@@ -161,13 +172,14 @@ void *pool_alloc(struct nsd_pool *p, size_t len)
 	if (order > p->max_order)
 		return NULL;
 	pthread_mutex_lock(&p->lock);
-	ptr = alloc_locked(p, order);
+	ptr = alloc_locked(p, order, POOL_CONTROL);
 	pthread_mutex_unlock(&p->lock);
 	return ptr;
 }
 
 /* As pool_alloc(), but on failure @waiter is woken by the next free. */
-void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter)
+void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter,
+			 enum pool_class cls)
 {
 	unsigned int order = order_of(len);
 	void *ptr;
@@ -175,7 +187,7 @@ void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter)
 	if (order > p->max_order)
 		return NULL;
 	pthread_mutex_lock(&p->lock);
-	ptr = alloc_locked(p, order);
+	ptr = alloc_locked(p, order, cls);
 	if (!ptr && waiter < MAX_WAITERS) {
 		p->waiting[waiter] = 1;
 		atomic_store(&p->any_waiting, true);
@@ -216,6 +228,16 @@ void pool_free(struct nsd_pool *p, void *ptr, size_t len)
 	for (unsigned int i = 0; i < MAX_WAITERS; i++)
 		if (wake[i])
 			p->wake(p->wake_arg, i);
+}
+
+void pool_set_reserve(struct nsd_pool *p, uint64_t bytes)
+{
+	p->reserve = bytes < p->capacity ? bytes : p->capacity;
+}
+
+uint64_t pool_data_capacity(struct nsd_pool *p)
+{
+	return p->capacity - p->reserve;
 }
 
 void pool_set_waker(struct nsd_pool *p, pool_wake_fn fn, void *arg)

@@ -341,7 +341,7 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 			c->rx_wait |= RX_WAIT_QUOTA;
 			r->buf_len = 0;
 		} else {
-			r->buf = conn_pool_alloc(c, r->len);
+			r->buf = conn_pool_alloc(c, r->len, POOL_DATA);
 		}
 		if (!r->buf) {
 			conn_unget_req(c, r);

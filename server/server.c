@@ -31,6 +31,18 @@ static unsigned int payload_shift(uint64_t buffer_memory)
 	return s;
 }
 
+/* Pool bytes that payloads may not take, kept for handshakes and request
+ * slots: an eighth, at least enough for a few dozen clients, at most 8 MiB.
+ * The largest payload (half the pool) always fits beside it. */
+static uint64_t control_reserve(uint64_t capacity)
+{
+	uint64_t r = capacity / 8;
+
+	if (r < (256U << 10))
+		r = 256U << 10;
+	return r > (8U << 20) ? 8U << 20 : r;
+}
+
 int server_init(struct nsd_server *srv, struct nsd_config *cfg)
 {
 	unsigned int shift = payload_shift(cfg->buffer_memory);
@@ -51,7 +63,8 @@ int server_init(struct nsd_server *srv, struct nsd_config *cfg)
 		goto fail;
 	}
 	srv->max_payload = 1U << shift;
-	srv->conn_pool_quota = pool_capacity(srv->pool) / 4;
+	pool_set_reserve(srv->pool, control_reserve(pool_capacity(srv->pool)));
+	srv->conn_pool_quota = pool_data_capacity(srv->pool) / 4;
 	if (srv->conn_pool_quota < srv->max_payload)
 		srv->conn_pool_quota = srv->max_payload;
 	pool_set_waker(srv->pool, pool_waker, srv);

@@ -78,15 +78,32 @@ static void test_waiters(void)
 	void *a;
 
 	pool_set_waker(p, waker, NULL);
-	a = pool_alloc_or_wait(p, 1 << 20, 3);
+	a = pool_alloc_or_wait(p, 1 << 20, 3, POOL_DATA);
 	CHECK(a);
-	CHECK(pool_alloc_or_wait(p, 4096, 7) == NULL);
+	CHECK(pool_alloc_or_wait(p, 4096, 7, POOL_DATA) == NULL);
 	CHECK(waker_calls == 0);
 	pool_free(p, a, 1 << 20);
 	CHECK(waker_calls == 1 && waker_last == 7);
 	a = pool_alloc(p, 4096);
 	pool_free(p, a, 4096);
 	CHECK(waker_calls == 1);	/* woken once, not forever */
+	pool_destroy(p);
+}
+
+/* Payloads never take the reserve; control allocations may. */
+static void test_reserve(void)
+{
+	struct nsd_pool *p = pool_create(8 << 20, 22);
+	uint64_t data = 0, ctl = 0;
+
+	pool_set_reserve(p, 1 << 20);
+	CHECK(pool_data_capacity(p) == 7 << 20);
+	while (pool_alloc_or_wait(p, 64 << 10, 0, POOL_DATA))
+		data += 64 << 10;
+	CHECK(data == 7 << 20);
+	while (pool_alloc_or_wait(p, 4096, 0, POOL_CONTROL))
+		ctl += 4096;
+	CHECK(ctl == 1 << 20);
 	pool_destroy(p);
 }
 
@@ -138,6 +155,7 @@ int main(void)
 	test_basics();
 	test_odd_region();
 	test_waiters();
+	test_reserve();
 	for (unsigned int seed = 1; seed <= 5; seed++)
 		test_random(seed);
 	if (fails) {
