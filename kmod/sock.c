@@ -328,8 +328,12 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 		*proto = true;
 		return -EPROTO;
 	}
-	if (stall)
+	if (stall) {
 		msleep(stall);
+		/* Reset meanwhile (a timeout): what is queued is stale. */
+		if (READ_ONCE(conn->state) != NS_CONN_LIVE)
+			return -ECONNABORTED;
+	}
 
 	cmd = ns_claim_cmd(conn, be64_to_cpu(h->cookie));
 	if (!cmd) {
