@@ -253,6 +253,6 @@ int ns_handshake(struct ns_conn *conn, struct socket *sock,
 	if (err == -EOPNOTSUPP)
 		err = ns_opt_export_name(conn, sock, name, !nozeroes, info);
 	if (err)
-		return err;
+		return err == -EBADMSG ? -EPROTO : err;
 	return ns_check_info(info);
 }

@@ -116,6 +116,7 @@ static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
 {
 	struct msghdr msg = { .msg_iter = *iter };
 	unsigned int noreclaim = memalloc_noreclaim_save();
+	size_t total = msg_data_left(&msg);
 	int ret = 0;
 
 	while (msg_data_left(&msg)) {
@@ -125,8 +126,12 @@ static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
 		else
 			ret = sock_recvmsg(sock, &msg, flags | MSG_NOSIGNAL);
 		if (ret <= 0) {
-			/* 0: the peer closed the connection. */
-			ret = ret ? ret : -ECONNRESET;
+			/*
+			 * 0: the peer closed the connection; in the middle of
+			 * a message that is a broken peer, not just a lost one.
+			 */
+			if (!ret)
+				ret = msg_data_left(&msg) < total ? -EBADMSG : -ECONNRESET;
 			break;
 		}
 		ret = 0;
@@ -352,6 +357,7 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 		if (err) {
 			ns_cmd_unreceive(conn, cmd);
 			*why = "read payload cut short";
+			*proto = err == -EBADMSG || err == -ECONNRESET;
 			return err;
 		}
 	}
@@ -381,13 +387,19 @@ void ns_rx_work(struct work_struct *work)
 	do {
 		err = ns_sock_recv(conn->sock, &conn->rx_hdr,
 				   sizeof(conn->rx_hdr));
-		if (err)
+		if (err) {
+			if (err == -EBADMSG) {
+				why = "connection closed in the middle of a reply";
+				proto = true;
+			}
 			break;
+		}
 		err = ns_handle_reply(conn, &why, &proto);
 	} while (!err);
 	memalloc_noreclaim_restore(noreclaim);
 
-	if (proto)
+	/* Not when we reset it ourselves: then EOF is our own doing. */
+	if (proto && READ_ONCE(conn->state) == NS_CONN_LIVE)
 		atomic64_inc(&conn->dev->stats.proto_errors);
 	ns_conn_fail(conn, err, why);
 }

@@ -47,7 +47,8 @@ expect_fail "refused" "connection refused" netswap attach "nbd://$H:$REFUSED/swa
 expect_fail "no export" "no such export" netswap attach "nbd://$H:$GOOD/nope"
 expect_fail "not nbd" "not an NBD server" netswap attach "nbd://$H:$GARBAGE/swap"
 expect_fail "bad url" "expected nbd://" netswap attach "http://$H/swap"
-[ -z "$(ls /sys/kernel/config/netswap)" ] || die "failed attaches left directories"
+left=$(find /sys/kernel/config/netswap -mindepth 1 -type d)
+[ -z "$left" ] || die "failed attaches left directories: $left"
 
 say "attach, round trip, status"
 dev=$(netswap attach --name first --req-timeout 4 "nbd://$H:$GOOD/swap")
@@ -88,7 +89,8 @@ expect_fail "detach swap" "in use as swap" netswap detach "$dev"
 swapoff "$dev"
 netswap detach netswap0
 [ ! -e /sys/block/netswap0 ] || die "netswap0 still there"
-[ -z "$(ls /sys/kernel/config/netswap)" ] || die "detach left a directory"
+[ -z "$(find /sys/kernel/config/netswap -mindepth 1 -type d)" ] ||
+	die "detach left a directory"
 expect_fail "detach unknown" "no such netswap device" netswap detach netswap0
 
 say "two connections"
