@@ -28,7 +28,8 @@ static const char usage[] =
 "  --read-only            refuse writes (EPERM)\n"
 "  --allow CIDR           admit only these TCP peers; repeatable\n"
 "  --max-connections N    default 4096\n"
-"  --buffer-memory SIZE   the bound on request/reply buffers (default 64M)\n"
+"  --buffer-memory SIZE   the bound on request/reply buffers (default 64M,\n"
+"                         at least 2M)\n"
 "  --threads N            event-loop threads (default: online CPUs)\n"
 "  --handshake-timeout S  drop clients that have not finished the\n"
 "                         handshake after S seconds (default 30)\n"
@@ -237,10 +238,11 @@ static int parse_one(struct nsd_config *cfg, int opt, const char *arg)
 			return fail("--max-connections: bad number '%s'", arg);
 		return 0;
 	case OPT_BUFMEM:
+		/* 2M at least: the spec wants payloads of 1M to be welcome. */
 		if (size_parse(arg, &cfg->buffer_memory) ||
-		    cfg->buffer_memory < (1U << 20) ||
+		    cfg->buffer_memory < (2U << 20) ||
 		    cfg->buffer_memory > (1ULL << 40))
-			return fail("--buffer-memory: '%s' is not a size from 1M to 1T", arg);
+			return fail("--buffer-memory: '%s' is not a size from 2M to 1T", arg);
 		return 0;
 	case OPT_THREADS:
 		if (parse_uint(arg, 1, 256, &cfg->threads))

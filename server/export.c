@@ -136,8 +136,14 @@ int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
 		e->description = NULL;
 	/* A long path must not make it exceed the protocol's string limit
 	 * (and the INFO reply buffer sized for it). */
-	if (e->description && strlen(e->description) > NBD_MAX_STRING)
-		e->description[NBD_MAX_STRING] = '\0';
+	if (e->description && strlen(e->description) > NBD_MAX_STRING) {
+		size_t cut = NBD_MAX_STRING;
+
+		/* A protocol string is UTF-8: never cut a sequence in two. */
+		while (cut && ((unsigned char)e->description[cut] & 0xc0) == 0x80)
+			cut--;
+		e->description[cut] = '\0';
+	}
 	return 0;
 }
 

@@ -29,9 +29,10 @@ static uint32_t validate(const struct nsd_conn *c, const struct nsd_req *r)
 	const struct nsd_export *e = c->exp;
 	uint16_t allowed = NBD_CMD_FLAG_FUA;
 
+	/* A flag is valid only where documented and advertised. */
 	switch (r->type) {
 	case NBD_CMD_READ:
-		if (c->structured)
+		if (c->tflags & NBD_TFLAG_SEND_DF)
 			allowed |= NBD_CMD_FLAG_DF;
 		break;
 	case NBD_CMD_WRITE:
@@ -40,7 +41,9 @@ static uint32_t validate(const struct nsd_conn *c, const struct nsd_req *r)
 	case NBD_CMD_CACHE:
 		break;
 	case NBD_CMD_WRITE_ZEROES:
-		allowed |= NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO;
+		allowed |= NBD_CMD_FLAG_NO_HOLE;
+		if (c->tflags & NBD_TFLAG_SEND_FAST_ZERO)
+			allowed |= NBD_CMD_FLAG_FAST_ZERO;
 		break;
 	default:
 		return NBD_EINVAL;

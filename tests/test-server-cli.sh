@@ -64,7 +64,10 @@ bad_cmdline 2 "${m[@]}" --threads 0
 bad_cmdline 2 "${m[@]}" --threads 257
 bad_cmdline 2 "${m[@]}" --handshake-timeout 0
 bad_cmdline 2 "${m[@]}" --handshake-timeout 1s
+bad_cmdline 2 "${m[@]}" --send-timeout 0
+bad_cmdline 2 "${m[@]}" --send-timeout soon
 bad_cmdline 2 "${m[@]}" --buffer-memory 512K
+bad_cmdline 2 "${m[@]}" --buffer-memory 1M
 bad_cmdline 2 "${m[@]}" --buffer-memory 2T
 bad_cmdline 2 "${m[@]}" --buffer-memory lots
 bad_cmdline 2 "${m[@]}" --threads

@@ -208,31 +208,46 @@ assert_eq "$rc" 0 "exit status"
 
 # ---- strings at the 4096-byte limit ----
 # A file path of 4095 bytes makes a description longer than the 4096
-# bytes the spec allows a string; the server must cut it, not overflow.
+# bytes the spec allows a string; the server must cut it, not overflow,
+# and not in the middle of a UTF-8 sequence: the second path ends in
+# two-byte characters placed so that byte 4096 of its description is the
+# second byte of one.
 dir=$T/d
 mkdir -p "$dir"
-longpath=$dir
-while [ $((${#longpath} + 6)) -lt 4095 ]; do
-	if [ $(((4095 - 6 - ${#longpath}) % 2)) -eq 1 ]; then
-		longpath=$longpath/
-	else
-		longpath=$longpath/.
-	fi
-done
-longpath=$longpath/x.img
+# long_path LEAF: a path of exactly 4095 bytes ending in /LEAF.
+long_path() {
+	local leaf=$1 p=$dir n
+	n=$(printf '%s' "/$leaf" | wc -c)
+	while [ $((${#p} + n)) -lt 4095 ]; do
+		if [ $(((4095 - n - ${#p}) % 2)) -eq 1 ]; then
+			p=$p/
+		else
+			p=$p/.
+		fi
+	done
+	printf '%s/%s' "$p" "$leaf"
+}
+longpath=$(long_path x.img)
 [ ${#longpath} -eq 4095 ] || fail "long path is ${#longpath} bytes"
-truncate -s 1M "$longpath"
+utf8path=$(long_path "$(printf '\xc3\xa9%.0s' 1 2 3 4 5).img")
+[ "$(printf '%s' "$utf8path" | wc -c)" -eq 4095 ] || fail "utf-8 path length"
+truncate -s 1M "$longpath" "$utf8path"
 name4096=$(printf 'n%.0s' $(seq 4096))
 serve long "$NETSWAPD" --read-only --export "$name4096=mem:1M" \
-	--export "f=file:$longpath:1M" --quiet
+	--export "f=file:$longpath:1M" --export "u=file:$utf8path:1M" --quiet
 rawnbd "$long_PORT" "$name4096" <<'EOF'
 name = ARGS[0].encode()
 s = newstyle()
-for n in (name, b"f"):
+for n in (name, b"f", b"u"):
     res = opt_info(s, n, (INFO_NAME, INFO_DESCRIPTION))
     check(res["name"] == n, "INFO_NAME of a long name")
     check(0 < len(res["description"]) <= 4096,
           "description of %d bytes" % len(res["description"]))
+    try:
+        res["description"].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AssertionError("description of %r cut inside a UTF-8 "
+                             "sequence: %s" % (n, e))
 send_opt(s, OPT_LIST)
 while True:
     rtype, data = read_opt_reply(s, OPT_LIST)

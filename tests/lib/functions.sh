@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # Shared by the shell tests: start servers on random ports, clean up by PID,
 # assert.  Source it; every test is a bash script that exits non-zero on
 # failure and prints why.
@@ -49,11 +50,12 @@ start_netswapd() {
 
 start_server_bin() {
 	local name=$1 bin=$2; shift 2
-	local out="$T/$name.out" err="$T/$name.err" i port=
+	local out="$T/$name.out" err="$T/$name.err" port=
+	: >"$out"	# exists before the first look at it below
 	"$bin" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
 	local pid=$!
 	_pids+=("$pid")
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		port=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" | head -1)
 		[ -n "$port" ] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; fail "$name exited at start"; }
