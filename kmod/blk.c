@@ -143,9 +143,10 @@ static blk_status_t ns_queue_rq(struct blk_mq_hw_ctx *hctx,
 }
 
 /*
- * A request without a reply for req_timeout resets its connection; recovery
- * resends it.  The handler itself completes only parked requests (no
- * connection holds them); everything else belongs to rx, tx or recovery.
+ * A request without a (complete) reply for req_timeout resets its
+ * connection; recovery resends it.  The handler itself completes only parked
+ * requests (no connection holds them); everything else belongs to rx, tx or
+ * recovery.
  */
 static enum blk_eh_timer_return ns_timeout(struct request *rq)
 {
@@ -169,6 +170,7 @@ static enum blk_eh_timer_return ns_timeout(struct request *rq)
 	case NS_CMD_QUEUED:
 	case NS_CMD_SENDING:
 	case NS_CMD_SENT:
+	case NS_CMD_RECEIVING:	/* a payload that stopped half way */
 		if (ns_cmd_expired(dev, cmd))
 			cmd->fail = true;
 		else if (time_before(jiffies, cmd->sent + req_timeout))

@@ -15,7 +15,7 @@ case $mode in
 bad-magic|unknown-cookie|duplicate|short-payload|wrong-length)
 	counter=protocol_errors ;;
 error)	counter=server_errors ;;
-stall)	counter=timeouts ;;
+stall|stall-payload) counter=timeouts ;;
 disconnect) counter=lost_connections ;;
 *)	fail "unknown mode $mode" ;;
 esac

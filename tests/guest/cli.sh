@@ -116,4 +116,17 @@ echo 0 >"$F/stall_ms"
 wait_live 1
 roundtrip "$dev" || die "round trip after the stall"
 netswap detach "$dev"
+
+say "module unload and reload"
+dev=$(netswap attach --name pinned "nbd://$H:$GOOD/swap")
+if rmmod netswap 2>/dev/null; then
+	die "rmmod succeeded with a device attached"
+fi
+netswap detach pinned
+rmmod netswap || die "rmmod failed with no device"
+expect_fail "no module" "module not loaded" netswap status
+insmod /mods/netswap.ko
+dev=$(netswap attach "nbd://$H:$GOOD/swap")
+roundtrip "$dev" || die "round trip after reload"
+netswap detach "$dev"
 say "all ok"

@@ -22,6 +22,7 @@
  *   disconnect      the connection closes in the middle of a reply header
  *   stall           replies stop; the connection stays open, forever
  *   wrong-length    a READ payload followed by 512 bytes too many
+ *   stall-payload   half a READ payload, then silence on an open connection
  *   none            forward faithfully
  *
  * Handshake bytes are forwarded untouched; the transmission phase starts
@@ -49,12 +50,12 @@
 
 enum mode {
 	M_NONE, M_BAD_MAGIC, M_UNKNOWN_COOKIE, M_DUPLICATE, M_SHORT_PAYLOAD,
-	M_ERROR, M_DISCONNECT, M_STALL, M_WRONG_LENGTH,
+	M_ERROR, M_DISCONNECT, M_STALL, M_WRONG_LENGTH, M_STALL_PAYLOAD,
 };
 
 static const char *const mode_names[] = {
 	"none", "bad-magic", "unknown-cookie", "duplicate", "short-payload",
-	"error", "disconnect", "stall", "wrong-length",
+	"error", "disconnect", "stall", "wrong-length", "stall-payload",
 };
 
 #define NMODES (sizeof(mode_names) / sizeof(mode_names[0]))
@@ -257,12 +258,15 @@ static int relay_payload(struct pair *p, uint32_t len, enum mode how)
 {
 	static const char garbage[512] = { [0 ... 511] = (char)0xa5 };
 
-	if (how == M_SHORT_PAYLOAD) {
+	if (how == M_SHORT_PAYLOAD || how == M_STALL_PAYLOAD) {
 		if (rd_relay(&p->rd, -1, p->buf, len))
 			return -1;
 		write_full(p->cfd, p->buf, len / 2);
-		cut(p);
-		return -1;
+		if (how == M_SHORT_PAYLOAD) {
+			cut(p);
+			return -1;
+		}
+		return 1;	/* stall from here on */
 	}
 	if (rd_relay(&p->rd, how == M_ERROR ? -1 : p->cfd, p->buf, len))
 		return -1;
@@ -328,7 +332,8 @@ static void *s2c(void *arg)
 		}
 		if (!injected && good >= opt_after) {
 			bool needs_read = opt_mode == M_SHORT_PAYLOAD ||
-					  opt_mode == M_WRONG_LENGTH;
+					  opt_mode == M_WRONG_LENGTH ||
+					  opt_mode == M_STALL_PAYLOAD;
 
 			if (!needs_read || payload) {
 				how = opt_mode;
@@ -367,8 +372,14 @@ static void *s2c(void *arg)
 		}
 		if (write_full(p->cfd, &rep, sizeof(rep)))
 			goto out;
-		if (payload && relay_payload(p, len, how))
-			goto out;
+		if (payload) {
+			int r = relay_payload(p, len, how);
+
+			if (r < 0)
+				goto out;
+			if (r > 0)
+				stalled = true;
+		}
 		if (how == M_DUPLICATE) {
 			/* The payload is gone upstream: resend the same bytes. */
 			if (write_full(p->cfd, &rep, sizeof(rep)) ||
