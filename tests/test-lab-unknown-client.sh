@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# A client the lab cannot provide is a loud FAIL with the reason, before any
+# guest boots -- never a skip, never a pass.
+# limit: 300
+. "$(dirname "$0")/lib/functions.sh"
+
+rc=0
+out=$("$TOP/lab/run" --client no-such-client smoke 2>"$T/lab.err") || rc=$?
+assert_eq "$rc" 1 "exit code"
+last=$(tail -1 <<<"$out")
+[[ $last == "FAIL scenario=smoke client=no-such-client server=netswapd "* ]] ||
+	fail "result line: $last"
+grep -q "^reason: setup: client 'no-such-client' is not available: its plug-in .*lab/clients/no-such-client.sh does not exist" <<<"$out" ||
+	fail "reason: $(grep '^reason' <<<"$out")"
+if grep -q 'guest up' "$T/lab.err"; then
+	fail "a guest was booted for a client that does not exist"
+fi
