@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The arena: its region and side table, the allocation and free paths
+ * that pick between an owner's reserve, the thread cache and common
+ * memory, the floor, waiters, and the accounting.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "lib/arena/internal.h"
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+
+static atomic_uint_fast64_t next_arena_id;
+
+void arena_die(const char *what, const void *ptr)
+{
+	fprintf(stderr, "arena: %s (%p)\n", what, ptr);
+	abort();
+}
+
+static void *map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int lock_range(void *p, size_t bytes, unsigned int flags)
+{
+	if (flags & ARENA_MLOCK)
+		return mlock(p, bytes);
+	if (flags & ARENA_MLOCK_ONFAULT)
+		return mlock2(p, bytes, MLOCK_ONFAULT);
+	return 0;
+}
+
+static size_t owners_bytes(unsigned int n)
+{
+	return (size_t)n * sizeof(struct arena_owner);
+}
+
+static size_t tcs_bytes(unsigned int n)
+{
+	return (size_t)(n + 1) * sizeof(struct tcache);
+}
+
+struct arena *arena_create(const struct arena_params *p)
+{
+	unsigned int shift = p->unit_shift ? p->unit_shift : 5;
+	uint64_t nunits = p->bytes >> shift;
+	struct arena *a;
+	uint64_t cap;
+	int err = ENOMEM;
+
+	if (shift < 4 || shift > 6 || !nunits || nunits > TAG_LEN ||
+	    p->max_owners > ARENA_MAX_OWNERS ||
+	    p->max_threads > ARENA_MAX_THREADS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->shift = shift;
+	a->flags = p->flags;
+	a->nunits = (uint32_t)nunits;
+	a->capacity = nunits << shift;
+	a->max_owners = p->max_owners ? p->max_owners : 1024;
+	a->max_tcs = p->flags & ARENA_NO_TCACHE ? 0 :
+		     p->max_threads ? p->max_threads : 64;
+	a->tags_bytes = (size_t)nunits * sizeof(struct tag);
+	a->base = map(a->capacity);
+	a->tags = map(a->tags_bytes);
+	a->owners = map(owners_bytes(a->max_owners));
+	a->tcs = map(tcs_bytes(a->max_tcs));
+	if (!a->base || !a->tags || !a->owners || !a->tcs)
+		goto fail;
+	if (lock_range(a->base, a->capacity, a->flags) ||
+	    lock_range(a->tags, a->tags_bytes, a->flags)) {
+		err = errno;
+		goto fail;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	ext_init(a);
+	ext_give(a, 0, a->nunits);
+	owners_init(a);
+	for (unsigned int i = 0; i <= a->max_tcs; i++) {
+		a->tcs[i].id = i;
+		for (unsigned int n = 0; n <= TC_SMALL; n++)
+			a->tcs[i].small[n].units = n;
+	}
+	/* A cache holds at most 1/64 of the region (64 KiB .. 4 MiB). */
+	cap = p->tcache_bytes ? p->tcache_bytes : a->capacity / 64;
+	if (!p->tcache_bytes)
+		cap = cap < (64U << 10) ? 64U << 10 : cap > (4U << 20) ? 4U << 20 : cap;
+	a->tc_cap = cap >> shift;
+	a->tc_max_units = units_of(a, p->tcache_max_block ? p->tcache_max_block :
+						    256U << 10);
+	a->id = atomic_fetch_add(&next_arena_id, 1) + 1;
+	tc_registry_add(a);
+	return a;
+fail:
+	if (a->base)
+		munmap(a->base, a->capacity);
+	if (a->tags)
+		munmap(a->tags, a->tags_bytes);
+	if (a->owners)
+		munmap(a->owners, owners_bytes(a->max_owners));
+	if (a->tcs)
+		munmap(a->tcs, tcs_bytes(a->max_tcs));
+	free(a);
+	errno = err;
+	return NULL;
+}
+
+void arena_destroy(struct arena *a)
+{
+	if (!a)
+		return;
+	tc_registry_remove(a);
+	pthread_mutex_destroy(&a->lock);
+	/* The region goes back unpoisoned: whoever maps it next owns it. */
+	unpoison(a->base, a->capacity);
+	munmap(a->base, a->capacity);
+	munmap(a->tags, a->tags_bytes);
+	munmap(a->owners, owners_bytes(a->max_owners));
+	munmap(a->tcs, tcs_bytes(a->max_tcs));
+	free(a);
+}
+
+uint64_t arena_capacity(const struct arena *a)
+{
+	return a->capacity;
+}
+
+size_t arena_block_size(const struct arena *a, size_t len)
+{
+	return (size_t)units_of(a, len ? len : 1) << a->shift;
+}
+
+size_t arena_usable_size(const struct arena *a, const void *ptr)
+{
+	uint32_t u = (uint32_t)(((const char *)ptr - a->base) >> a->shift);
+
+	return (size_t)(tag_len(a, u) & TAG_LEN) << a->shift;
+}
+
+/* Arena lock held. */
+bool floor_allows(const struct arena *a, uint64_t n, unsigned int flags)
+{
+	uint64_t f = ld((atomic_uint_fast64_t *)&a->core_free);
+
+	return (flags & ARENA_CONTROL) || f >= a->floor + n;
+}
+
+void arena_set_floor(struct arena *a, uint64_t bytes)
+{
+	pthread_mutex_lock(&a->lock);
+	a->floor = bytes >> a->shift;
+	pthread_mutex_unlock(&a->lock);
+	arena_wake_waiters(a);
+}
+
+void arena_set_waker(struct arena *a, arena_wake_fn fn, void *arg)
+{
+	a->wake = fn;
+	a->wake_arg = arg;
+}
+
+static void *core_alloc(struct arena *a, uint32_t n, size_t len,
+			uint32_t owner, unsigned int flags)
+{
+	uint32_t u = NIL;
+
+	pthread_mutex_lock(&a->lock);
+	if (floor_allows(a, n, flags))
+		u = ext_take(a, n, owner | slack_of(a, n, len));
+	if (u != NIL) {
+		add(&a->direct_used, n);
+		add(&a->direct_req, len);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (u == NIL)
+		return NULL;
+	unpoison(unit_ptr(a, u), len);
+	return unit_ptr(a, u);
+}
+
+static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
+		       unsigned int flags)
+{
+	struct tcache *tc = NULL;
+	uint32_t n, owner = 0;
+	void *p;
+
+	if (!len)
+		len = 1;
+	if (len > a->capacity)
+		return NULL;
+	n = units_of(a, len);
+	if (o) {
+		if (ld(&o->res_free) >= n && (p = owner_alloc(o, n, len)))
+			return p;
+		owner = o->id;
+	}
+	if (n <= a->tc_max_units && a->max_tcs)
+		tc = tc_self(a);
+	p = tc ? tc_alloc(a, tc, n, len, owner, flags) :
+		 core_alloc(a, n, len, owner, flags);
+	if (!p && a->max_tcs) {
+		/* Idle threads' caches may hold what is missing. */
+		tc_reclaim_all(a);
+		p = core_alloc(a, n, len, owner, flags);
+	}
+	if (p && o)
+		owner_charge(o, n, len);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
+		  unsigned int flags)
+{
+	void *p = try_alloc(a, o, len, flags);
+
+	if (!p)
+		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
+	return p;
+}
+
+/*
+ * The waiter is registered after the failure and the allocation retried:
+ * a free that came before the registration is seen by the retry, one that
+ * comes after sees the registration (both sides order their store before
+ * their load with a full fence).  No lock is shared by the two sides.
+ */
+void *arena_alloc_or_wait(struct arena *a, struct arena_owner *o, size_t len,
+			  unsigned int flags, unsigned int waiter)
+{
+	void *p = try_alloc(a, o, len, flags);
+
+	if (p || waiter >= ARENA_MAX_WAITERS)
+		goto out;
+	atomic_fetch_or(&a->waiting[waiter / 64], 1ULL << (waiter % 64));
+	atomic_store(&a->any_waiting, true);
+	p = try_alloc(a, o, len, flags);
+out:
+	if (!p)
+		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
+	return p;
+}
+
+void arena_wake_waiters(struct arena *a)
+{
+	if (!atomic_exchange(&a->any_waiting, false))
+		return;
+	for (unsigned int i = 0; i < ARENA_MAX_WAITERS / 64; i++) {
+		uint64_t w = atomic_exchange(&a->waiting[i], 0);
+
+		while (w) {
+			unsigned int b = (unsigned int)__builtin_ctzll(w);
+
+			w &= w - 1;
+			if (a->wake)
+				a->wake(a->wake_arg, i * 64 + b);
+		}
+	}
+}
+
+void arena_free(struct arena *a, void *ptr)
+{
+	uint64_t off, req;
+	uint32_t u, t, n, m;
+
+	if (!ptr)
+		return;
+	off = (uint64_t)((char *)ptr - a->base);
+	if ((char *)ptr < a->base || off >= a->capacity ||
+	    (off & ((1U << a->shift) - 1)))
+		arena_die("free of a pointer not from this arena", ptr);
+	u = (uint32_t)(off >> a->shift);
+	t = tag_len(a, u);
+	m = tag_meta(a, u);
+	n = t & TAG_LEN;
+	if ((t & TAG_FREE) || !n || (m & META_CACHED) || u + n > a->nunits ||
+	    tag_len(a, u + n - 1) != t)
+		arena_die("double free, or not the start of a block", ptr);
+	req = ((uint64_t)n << a->shift) - meta_slack(m);
+	if (m & META_RESV) {
+		owner_free(a, u, n, m);
+	} else {
+		if (meta_owner(m))
+			owner_uncharge(a, meta_owner(m), n, req);
+		if (meta_origin(m)) {
+			tc_free(a, u, n, m);
+		} else {
+			pthread_mutex_lock(&a->lock);
+			add(&a->direct_used, -(uint64_t)n);
+			add(&a->direct_req, -req);
+			ext_give(a, u, n);
+			pthread_mutex_unlock(&a->lock);
+		}
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&a->any_waiting, memory_order_relaxed))
+		arena_wake_waiters(a);
+}
+
+void arena_stats(struct arena *a, struct arena_stats *st)
+{
+	uint64_t used, req, cached = 0, reserved = 0;
+	unsigned int threads = 0;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&a->lock);
+	st->free = ld(&a->core_free) << a->shift;
+	st->largest_free = (uint64_t)ext_largest(a) << a->shift;
+	pthread_mutex_unlock(&a->lock);
+	used = ld(&a->direct_used);
+	req = ld(&a->direct_req);
+	for (unsigned int i = 1; i <= a->max_tcs; i++) {
+		struct tcache *tc = &a->tcs[i];
+		uint64_t remote = ld(&tc->remote_units), drained = ld(&tc->drained);
+
+		used += ld(&tc->out) - ld(&tc->back) - remote;
+		req += ld(&tc->out_req) - ld(&tc->back_req) - ld(&tc->remote_req);
+		cached += ld(&tc->cached) + (remote > drained ? remote - drained : 0);
+		threads += ld(&tc->tid) != 0;
+	}
+	for (unsigned int i = 0; i < a->max_owners; i++) {
+		struct arena_owner *o = &a->owners[i];
+
+		used += ld(&o->res_used);
+		req += ld(&o->res_req);
+		reserved += ld(&o->res_free);
+	}
+	st->capacity = a->capacity;
+	st->used = used << a->shift;
+	st->requested = req;
+	st->reserved = reserved << a->shift;
+	st->cached = cached << a->shift;
+	st->floor = a->floor << a->shift;
+	st->metadata = a->tags_bytes + owners_bytes(a->max_owners) +
+		       tcs_bytes(a->max_tcs);
+	st->owners = atomic_load(&a->nowners);
+	st->threads = threads;
+	st->failures = ld(&a->failures);
+}
+
+void arena_stats_format(const struct arena_stats *st, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "capacity=%" PRIu64 " used=%" PRIu64 " requested=%" PRIu64
+		 " reserved=%" PRIu64 " cached=%" PRIu64 " free=%" PRIu64
+		 " largest_free=%" PRIu64 " internal_waste=%" PRIu64
+		 " external_frag=%" PRIu64 " owners=%u threads=%u failures=%" PRIu64,
+		 st->capacity, st->used, st->requested, st->reserved, st->cached,
+		 st->free, st->largest_free, st->used - st->requested,
+		 st->free - st->largest_free, st->owners, st->threads,
+		 st->failures);
+}

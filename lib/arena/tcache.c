@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-thread caches of common blocks, by exact size in units (so caching
+ * costs no rounding): 64 bins for 1..64 units and a few associative bins
+ * for the larger sizes a thread keeps using (4 KiB, 128 KiB payloads).
+ *
+ * A block remembers the cache that handed it out.  Freed by that cache's
+ * thread, it goes back on a bin; freed by any other thread, it is pushed
+ * on the cache's remote stack with one compare-and-swap, and the owning
+ * thread takes the whole stack at once when a bin runs dry (a pop-all has
+ * no ABA problem).  No arena lock on either path.
+ *
+ * The cache's own lock is uncontended but for one case: memory is short,
+ * and a thread that found none empties every cache into common memory.
+ * Memory parked in an idle thread's cache is never lost that way.
+ */
+#include <pthread.h>
+
+#include "lib/arena/internal.h"
+
+#define TLS_ENTS 8
+
+struct tls_ent {
+	struct arena *a;
+	uint64_t id;
+	struct tcache *tc;	/* NULL: no cache free, run uncached */
+};
+
+static _Thread_local struct tls_ent tls[TLS_ENTS];
+static _Thread_local uint64_t my_tid;
+static atomic_uint_fast64_t next_tid;
+
+/* Live arenas, so that a thread's exit can tell whether the arenas it
+ * cached for still exist. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct arena *reg_head;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+uint64_t tc_thread_id(void)
+{
+	if (!my_tid)
+		my_tid = atomic_fetch_add(&next_tid, 1) + 1;
+	return my_tid;
+}
+
+void tc_registry_add(struct arena *a)
+{
+	pthread_mutex_lock(&reg_lock);
+	a->reg_next = reg_head;
+	reg_head = a;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void tc_registry_remove(struct arena *a)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (struct arena **pp = &reg_head; *pp; pp = &(*pp)->reg_next) {
+		if (*pp == a) {
+			*pp = a->reg_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* reg_lock held */
+static bool registered(const struct arena *a, uint64_t id)
+{
+	for (struct arena *r = reg_head; r; r = r->reg_next)
+		if (r == a && r->id == id)
+			return true;
+	return false;
+}
+
+static uint32_t bin_max(const struct arena *a, uint32_t n)
+{
+	uint64_t m = a->tc_cap / 4 / n;
+
+	return m < 1 ? 1 : m > TC_BIN_MAX ? TC_BIN_MAX : (uint32_t)m;
+}
+
+static struct tc_bin *bin_find(struct tcache *tc, uint32_t n)
+{
+	if (n <= TC_SMALL)
+		return &tc->small[n];
+	for (unsigned int i = 0; i < TC_LARGE; i++)
+		if (tc->large[i].units == n)
+			return &tc->large[i];
+	return NULL;
+}
+
+/* A bin for @n, taking over an empty large one if needed. */
+static struct tc_bin *bin_get(struct tcache *tc, uint32_t n)
+{
+	struct tc_bin *b = bin_find(tc, n);
+
+	if (b)
+		return b;
+	for (unsigned int i = 0; i < TC_LARGE; i++) {
+		b = &tc->large[(tc->next_large + i) % TC_LARGE];
+		if (!b->count) {
+			tc->next_large = (tc->next_large + i + 1) % TC_LARGE;
+			b->units = n;
+			return b;
+		}
+	}
+	return NULL;
+}
+
+static void push(struct tc_bin *b, void *p)
+{
+	unpoison(p, sizeof(void *));
+	*(void **)p = b->head;
+	b->head = p;
+	b->count++;
+}
+
+static uint32_t unit_of(const struct arena *a, const void *p)
+{
+	return (uint32_t)(((const char *)p - a->base) >> a->shift);
+}
+
+/* Give a chain of blocks (linked through their first word) to common
+ * memory.  Cache lock held; takes the arena lock. */
+static void give_chain(struct arena *a, void *chain)
+{
+	if (!chain)
+		return;
+	pthread_mutex_lock(&a->lock);
+	while (chain) {
+		void *next = *(void **)chain;
+		uint32_t u = unit_of(a, chain);
+
+		ext_give(a, u, tag_len(a, u) & TAG_LEN);
+		chain = next;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Take in what other threads freed: into the bins while they have room,
+ * the rest to common memory.  Cache lock held. */
+static void drain_remote(struct arena *a, struct tcache *tc, bool keep)
+{
+	void *p = atomic_exchange_explicit(&tc->remote, NULL,
+					   memory_order_acquire);
+	void *spill = NULL;
+	uint64_t drained = 0, cached = 0;
+
+	while (p) {
+		void *next = *(void **)p;
+		uint32_t n = tag_len(a, unit_of(a, p)) & TAG_LEN;
+		struct tc_bin *b = keep ? bin_get(tc, n) : NULL;
+
+		drained += n;
+		if (b && b->count < bin_max(a, n) &&
+		    ld(&tc->cached) + cached + n <= a->tc_cap) {
+			push(b, p);
+			cached += n;
+		} else {
+			*(void **)p = spill;
+			spill = p;
+		}
+		p = next;
+	}
+	add(&tc->drained, drained);
+	add(&tc->cached, cached);
+	give_chain(a, spill);
+}
+
+/* Everything in the cache to common memory.  Cache lock held. */
+static void flush_all(struct arena *a, struct tcache *tc)
+{
+	void *chain = NULL;
+
+	drain_remote(a, tc, false);
+	for (unsigned int i = 0; i <= TC_SMALL + TC_LARGE; i++) {
+		struct tc_bin *b = i <= TC_SMALL ? &tc->small[i] :
+				   &tc->large[i - TC_SMALL - 1];
+
+		while (b->head) {
+			void *p = b->head;
+
+			b->head = *(void **)p;
+			*(void **)p = chain;
+			chain = p;
+		}
+		b->count = 0;
+	}
+	atomic_store_explicit(&tc->cached, 0, memory_order_relaxed);
+	give_chain(a, chain);
+}
+
+static void thread_exit(void *unused)
+{
+	(void)unused;
+	for (unsigned int i = 0; i < TLS_ENTS; i++) {
+		struct tls_ent *e = &tls[i];
+
+		if (!e->a)
+			continue;
+		pthread_mutex_lock(&reg_lock);
+		if (e->tc && registered(e->a, e->id))
+			tc_detach(e->a, e->tc);
+		pthread_mutex_unlock(&reg_lock);
+		e->a = NULL;
+	}
+}
+
+static void exit_key_create(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+}
+
+void tc_detach(struct arena *a, struct tcache *tc)
+{
+	spin_lock(&tc->lock);
+	flush_all(a, tc);
+	atomic_store(&tc->tid, 0);
+	spin_unlock(&tc->lock);
+}
+
+/* Slow path: this thread has no entry for @a yet. */
+static struct tcache *claim(struct arena *a)
+{
+	uint64_t me = tc_thread_id();
+	struct tls_ent *e = NULL;
+	struct tcache *tc = NULL;
+
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned int i = 0; i < TLS_ENTS && !e; i++)
+		if (!tls[i].a || !registered(tls[i].a, tls[i].id))
+			e = &tls[i];
+	pthread_mutex_unlock(&reg_lock);
+	if (!e)
+		return NULL;	/* this thread uses too many arenas: uncached */
+	if (!(a->flags & ARENA_NO_TCACHE)) {
+		for (unsigned int i = 1; i <= a->max_tcs && !tc; i++) {
+			uint_fast64_t free_tid = 0;
+
+			if (atomic_compare_exchange_strong(&a->tcs[i].tid,
+							   &free_tid, me))
+				tc = &a->tcs[i];
+		}
+	}
+	pthread_once(&exit_once, exit_key_create);
+	pthread_setspecific(exit_key, (void *)1);
+	e->a = a;
+	e->id = a->id;
+	e->tc = tc;
+	return tc;
+}
+
+struct tcache *tc_self(struct arena *a)
+{
+	if (tls[0].a == a && tls[0].id == a->id)
+		return tls[0].tc;
+	for (unsigned int i = 1; i < TLS_ENTS; i++) {
+		if (tls[i].a == a && tls[i].id == a->id) {
+			struct tls_ent t = tls[0];
+
+			tls[0] = tls[i];
+			tls[i] = t;
+			return tls[0].tc;
+		}
+	}
+	return claim(a);
+}
+
+void arena_thread_detach(struct arena *a)
+{
+	for (unsigned int i = 0; i < TLS_ENTS; i++) {
+		if (tls[i].a == a && tls[i].id == a->id) {
+			if (tls[i].tc)
+				tc_detach(a, tls[i].tc);
+			tls[i].a = NULL;
+			tls[i].tc = NULL;
+		}
+	}
+}
+
+/*
+ * A bin ran dry: blocks from common memory, several at once when memory
+ * is plentiful (one lock round trip, one cut, adjacent blocks).  Returns
+ * the first block's unit, the others go on the bin.  Cache lock held.
+ */
+static uint32_t refill(struct arena *a, struct tcache *tc, uint32_t n,
+		       uint32_t meta, unsigned int flags)
+{
+	struct tc_bin *b = bin_get(tc, n);
+	uint32_t k = b ? bin_max(a, n) / 2 : 1, u;
+
+	if (k < 1)
+		k = 1;
+	if (k > 16)
+		k = 16;
+	pthread_mutex_lock(&a->lock);
+	if (!floor_allows(a, n, flags)) {
+		pthread_mutex_unlock(&a->lock);
+		return NIL;
+	}
+	/* Batches only while a quarter of the region is free: when memory
+	 * is scarce, a cache must not sit on what others wait for. */
+	while (k > 1 && ld(&a->core_free) < a->floor + (uint64_t)k * n +
+					     a->nunits / 4)
+		k /= 2;
+	u = ext_take(a, k * n, meta);
+	if (u == NIL && k > 1) {
+		k = 1;
+		u = ext_take(a, n, meta);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (u == NIL)
+		return NIL;
+	block_set(a, u, n, n, meta);
+	for (uint32_t i = 1; i < k; i++) {
+		uint32_t v = u + i * n;
+
+		block_set(a, v, n, n, META_CACHED | tc->id << META_ORIGIN_SHIFT);
+		push(b, unit_ptr(a, v));
+	}
+	add(&tc->cached, (uint64_t)(k - 1) * n);
+	return u;
+}
+
+void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
+	       uint32_t owner, unsigned int flags)
+{
+	uint32_t meta = owner | tc->id << META_ORIGIN_SHIFT |
+			slack_of(a, n, len);
+	struct tc_bin *b;
+	char *p;
+
+	spin_lock(&tc->lock);
+	b = bin_find(tc, n);
+	if ((!b || !b->head) &&
+	    atomic_load_explicit(&tc->remote, memory_order_relaxed)) {
+		drain_remote(a, tc, true);
+		b = bin_find(tc, n);
+	}
+	if (b && b->head) {
+		p = b->head;
+		b->head = *(void **)p;
+		b->count--;
+		add(&tc->cached, -(uint64_t)n);
+		tag_set_meta(a, unit_of(a, p), meta);
+	} else {
+		uint32_t u = refill(a, tc, n, meta, flags);
+
+		if (u == NIL) {
+			spin_unlock(&tc->lock);
+			return NULL;
+		}
+		p = unit_ptr(a, u);
+	}
+	add(&tc->out, n);
+	add(&tc->out_req, len);
+	spin_unlock(&tc->lock);
+	unpoison(p, len);
+	return p;
+}
+
+void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
+{
+	struct tcache *tc = &a->tcs[meta_origin(meta)];
+	uint64_t req = ((uint64_t)n << a->shift) - meta_slack(meta);
+	uint64_t owner = atomic_load_explicit(&tc->tid, memory_order_relaxed);
+	char *p = unit_ptr(a, u);
+	struct tc_bin *b;
+
+	poison(p, (size_t)n << a->shift);
+	if (owner && owner != my_tid) {
+		void *old = atomic_load_explicit(&tc->remote,
+						 memory_order_relaxed);
+
+		tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
+		/* Counted before it is visible, so "drained" never leads. */
+		atomic_fetch_add_explicit(&tc->remote_units, n,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&tc->remote_req, req,
+					  memory_order_relaxed);
+		unpoison(p, sizeof(void *));
+		do {
+			*(void **)p = old;
+		} while (!atomic_compare_exchange_weak_explicit(
+				&tc->remote, &old, p, memory_order_release,
+				memory_order_relaxed));
+		return;
+	}
+	spin_lock(&tc->lock);
+	add(&tc->back, n);
+	add(&tc->back_req, req);
+	b = owner ? bin_get(tc, n) : NULL;
+	if (b && b->count < bin_max(a, n) && ld(&tc->cached) + n <= a->tc_cap) {
+		tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
+		push(b, p);
+		add(&tc->cached, n);
+	} else {
+		/* Bin full (or nobody's cache): half the bin goes along, so
+		 * the next frees find room. */
+		void *chain = p;
+
+		unpoison(p, sizeof(void *));
+		*(void **)p = NULL;
+		for (uint32_t i = b ? b->count / 2 : 0; i; i--) {
+			void *q = b->head;
+
+			b->head = *(void **)q;
+			b->count--;
+			add(&tc->cached, -(uint64_t)n);
+			*(void **)q = chain;
+			chain = q;
+		}
+		give_chain(a, chain);
+	}
+	spin_unlock(&tc->lock);
+}
+
+/* Every cache, claimed or not, into common memory. */
+void tc_reclaim_all(struct arena *a)
+{
+	for (unsigned int i = 1; i <= a->max_tcs; i++) {
+		struct tcache *tc = &a->tcs[i];
+
+		if (!ld(&tc->cached) &&
+		    !atomic_load_explicit(&tc->remote, memory_order_relaxed))
+			continue;
+		spin_lock(&tc->lock);
+		flush_all(a, tc);
+		spin_unlock(&tc->lock);
+	}
+}
+
+void arena_flush_caches(struct arena *a)
+{
+	tc_reclaim_all(a);
+}
