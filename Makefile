@@ -25,6 +25,9 @@ SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
 HEADERS := $(wildcard proto/*.h lib/*.h server/*.h cli/*.h)
+# The network buffer arena (lib/arena/): linked wherever lib/ is.
+LIB_SRC += $(wildcard lib/arena/*.c)
+HEADERS += $(wildcard lib/arena/*.h)
 
 REL := build/rel
 ASAN := build/asan
