@@ -4,6 +4,7 @@
  * lists, bins and counters.  For tests and the fuzzer; slow on purpose.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "lib/arena/internal.h"
 
@@ -59,11 +60,13 @@ static int count_cache(struct arena *a, struct tcache *tc, uint64_t *units)
 int arena_check(struct arena *a)
 {
 	uint64_t core = 0, listed = 0, used = 0, req = 0, cached = 0, bins = 0;
-	uint64_t res_free[ARENA_MAX_OWNERS + 1] = { 0 };
+	uint64_t *res_free = calloc(a->max_owners + 1, sizeof(*res_free));
 	bool prev_common_free = false;
 	struct arena_stats st;
 	int rc = -1;
 
+	if (!res_free)
+		return -1;
 	pthread_mutex_lock(&a->lock);
 	if (ext_check_lists(a, &listed))
 		goto out;
@@ -126,6 +129,7 @@ int arena_check(struct arena *a)
 	rc = 0;
 out:
 	pthread_mutex_unlock(&a->lock);
+	free(res_free);
 	if (rc)
 		return rc;
 	arena_stats(a, &st);

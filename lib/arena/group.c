@@ -35,13 +35,15 @@ void *arena_group_alloc(struct arena_group *g, size_t len)
 
 		if (size < need)
 			return NULL;
+		/* The whole block is the group's: no unit slack left unused. */
+		size = arena_block_size(g->a, size);
 		c = arena_alloc(g->a, g->o, size, g->flags);
 		if (!c)
 			return NULL;
 		*(char **)c = g->chunk;
 		g->chunk = c;
 		g->off = CHUNK_HDR;
-		g->size = arena_usable_size(g->a, c);
+		g->size = size;
 	}
 	c = g->chunk + g->off;
 	g->off += need;
