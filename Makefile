@@ -74,6 +74,10 @@ $(FUZZ)/%.o: %.c $(HEADERS)
 $(FUZZ)/fuzz-server: $(FUZZ)/tests/fuzz/fuzz-server.o $(patsubst %.c,$(FUZZ)/%.o,$(SERVER_SRC) $(LIB_SRC))
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
+# The arena's harness: the arena alone (tests/fuzz/run-arena drives it).
+$(FUZZ)/fuzz-arena: $(FUZZ)/tests/fuzz/fuzz-arena.o $(patsubst %.c,$(FUZZ)/%.o,$(wildcard lib/arena/*.c))
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
 $(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(call asan_obj,$(SERVER_SRC) $(LIB_SRC) $(CLI_SRC))
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
