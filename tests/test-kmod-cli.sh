@@ -8,6 +8,7 @@
 # limit: 900
 # shellcheck source=tests/lib/functions.sh
 . "$(dirname "$0")/lib/functions.sh"
+"$TOP/tests/lib/apt-ensure" socat python3 || fail "cannot install socat"
 need socat
 
 start_server_bin good "$NETSWAPD_REL" --export swap=mem:64M
