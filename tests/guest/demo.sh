@@ -30,6 +30,7 @@ set +e
 /lab/memhog --procs 2 --mib "$MIB" --passes 2 --report 4
 rc=$?
 kill $reporter
+wait $reporter 2>/dev/null
 echo "----------------------------------------------------------------"
 netswap status
 swapoff "$dev"
