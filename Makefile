@@ -90,6 +90,7 @@ test:
 
 demo: all
 	@lab/demo
+	@tests/tools/netswap-demo
 
 bench: all
 	@bench/server/run
