@@ -92,11 +92,6 @@ struct arena *arena_create(const struct arena_params *p)
 	ext_init(a);
 	ext_give(a, 0, a->nunits);
 	owners_init(a);
-	for (unsigned int i = 0; i <= a->max_tcs; i++) {
-		a->tcs[i].id = i;
-		for (unsigned int n = 0; n <= TC_SMALL; n++)
-			a->tcs[i].small[n].units = n;
-	}
 	/* A cache holds at most 1/64 of the region (64 KiB .. 4 MiB). */
 	cap = p->tcache_bytes ? p->tcache_bytes : a->capacity / 64;
 	if (!p->tcache_bytes)
@@ -104,6 +99,12 @@ struct arena *arena_create(const struct arena_params *p)
 	a->tc_cap = cap >> shift;
 	a->tc_max_units = units_of(a, p->tcache_max_block ? p->tcache_max_block :
 						    256U << 10);
+	a->tc_max_bytes = a->max_tcs ? (size_t)a->tc_max_units << shift : 0;
+	for (unsigned int i = 0; i <= a->max_tcs; i++) {
+		a->tcs[i].id = i;
+		tc_bins_init(a, &a->tcs[i]);
+	}
+	a->asym = a->max_tcs && tc_asym_available();
 	a->id = atomic_fetch_add(&next_arena_id, 1) + 1;
 	tc_registry_add(a);
 	return a;
@@ -184,7 +185,6 @@ static void *core_alloc(struct arena *a, uint32_t n, size_t len,
 	if (floor_allows(a, n, flags))
 		u = ext_take(a, n, owner | slack_of(a, n, len));
 	if (u != NIL) {
-		add(&a->direct_used, n);
 		add(&a->direct_req, len);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -194,8 +194,12 @@ static void *core_alloc(struct arena *a, uint32_t n, size_t len,
 	return unit_ptr(a, u);
 }
 
+/* The slow path: reserves, cache misses, common memory, reclaiming.
+ * @careful: a waiter's retry, which must look under every lock rather
+ * than trust counters read without one (see arena_alloc_or_wait). */
+__attribute__((noinline))
 static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
-		       unsigned int flags)
+		       unsigned int flags, bool careful)
 {
 	struct tcache *tc = NULL;
 	uint32_t n, owner = 0;
@@ -207,7 +211,8 @@ static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
 		return NULL;
 	n = units_of(a, len);
 	if (o) {
-		if (ld(&o->res_free) >= n && (p = owner_alloc(o, n, len)))
+		if ((careful || ld(&o->res_free) >= n) &&
+		    (p = owner_alloc(o, n, len)))
 			return p;
 		owner = o->id;
 	}
@@ -217,7 +222,7 @@ static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
 		 core_alloc(a, n, len, owner, flags);
 	if (!p && a->max_tcs) {
 		/* Idle threads' caches may hold what is missing. */
-		tc_reclaim_all(a);
+		tc_reclaim_all(a, careful);
 		p = core_alloc(a, n, len, owner, flags);
 	}
 	if (p && o)
@@ -228,7 +233,22 @@ static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
 void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 		  unsigned int flags)
 {
-	void *p = try_alloc(a, o, len, flags);
+	void *p;
+
+	/* Fast: no owner, a size the caches keep, a hit in our bin. */
+	if (!o && len - 1 < a->tc_max_bytes) {
+		struct tcache *tc = tc_self(a);
+
+		if (tc) {
+			uint32_t n = units_of(a, len);
+
+			p = tc_pop(a, tc, n, len, tc->id << META_ORIGIN_SHIFT |
+						       slack_of(a, n, len));
+			if (p)
+				return p;
+		}
+	}
+	p = try_alloc(a, o, len, flags, false);
 
 	if (!p)
 		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
@@ -236,21 +256,25 @@ void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 }
 
 /*
- * The waiter is registered after the failure and the allocation retried:
- * a free that came before the registration is seen by the retry, one that
- * comes after sees the registration (both sides order their store before
- * their load with a full fence).  No lock is shared by the two sides.
+ * The waiter is registered after the failure and the allocation retried.
+ * Every free makes its block available under some lock (a thread cache's,
+ * an owner's, the arena's) or with a compare-and-swap on a cache's remote
+ * stack, and only then looks at any_waiting.  The retry takes each of
+ * those locks and exchanges each remote stack after setting any_waiting.
+ * So either the retry comes later in that lock's (or stack's) order and
+ * finds the block, or the free comes later and sees any_waiting: a free
+ * racing with the failure is never lost, and the free path needs no fence.
  */
 void *arena_alloc_or_wait(struct arena *a, struct arena_owner *o, size_t len,
 			  unsigned int flags, unsigned int waiter)
 {
-	void *p = try_alloc(a, o, len, flags);
+	void *p = try_alloc(a, o, len, flags, false);
 
 	if (p || waiter >= ARENA_MAX_WAITERS)
 		goto out;
 	atomic_fetch_or(&a->waiting[waiter / 64], 1ULL << (waiter % 64));
 	atomic_store(&a->any_waiting, true);
-	p = try_alloc(a, o, len, flags);
+	p = try_alloc(a, o, len, flags, true);
 out:
 	if (!p)
 		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
@@ -274,48 +298,65 @@ void arena_wake_waiters(struct arena *a)
 	}
 }
 
+/* Everything but a free into our own cache's bin. */
+__attribute__((noinline))
+static void free_slow(struct arena *a, uint32_t u, uint32_t n, uint32_t m)
+{
+	uint64_t req = ((uint64_t)n << a->shift) - meta_slack(m);
+
+	if (m & META_RESV) {
+		owner_free(a, u, n, m);
+		return;
+	}
+	if (meta_owner(m))
+		owner_uncharge(a, meta_owner(m), n, req);
+	if (meta_origin(m)) {
+		tc_free(a, u, n, m);
+	} else {
+		pthread_mutex_lock(&a->lock);
+		add(&a->direct_req, -req);
+		ext_give(a, u, n);
+		pthread_mutex_unlock(&a->lock);
+	}
+}
+
 void arena_free(struct arena *a, void *ptr)
 {
-	uint64_t off, req;
-	uint32_t u, t, n, m;
+	uint64_t off = (uint64_t)((uintptr_t)ptr - (uintptr_t)a->base);
+	uint32_t u, t, m;
 
-	if (!ptr)
-		return;
-	off = (uint64_t)((char *)ptr - a->base);
-	if ((char *)ptr < a->base || off >= a->capacity ||
-	    (off & ((1U << a->shift) - 1)))
+	/* (A pointer below the region wraps to a large offset.) */
+	if (off >= a->capacity || (off & ((1U << a->shift) - 1))) {
+		if (!ptr)
+			return;
 		arena_die("free of a pointer not from this arena", ptr);
+	}
 	u = (uint32_t)(off >> a->shift);
 	t = tag_len(a, u);
 	m = tag_meta(a, u);
-	n = t & TAG_LEN;
-	if ((t & TAG_FREE) || !n || (m & META_CACHED) || u + n > a->nunits ||
-	    tag_len(a, u + n - 1) != t)
+	/* (The end tag is not compared: another cache miss per free.
+	 * arena_check() does.) */
+	if ((t & TAG_FREE) || !t || (m & META_CACHED))
 		arena_die("double free, or not the start of a block", ptr);
-	req = ((uint64_t)n << a->shift) - meta_slack(m);
-	if (m & META_RESV) {
-		owner_free(a, u, n, m);
-	} else {
-		if (meta_owner(m))
-			owner_uncharge(a, meta_owner(m), n, req);
-		if (meta_origin(m)) {
-			tc_free(a, u, n, m);
-		} else {
-			pthread_mutex_lock(&a->lock);
-			add(&a->direct_used, -(uint64_t)n);
-			add(&a->direct_req, -req);
-			ext_give(a, u, n);
-			pthread_mutex_unlock(&a->lock);
-		}
+	/* Fast: a common block of our own cache, and room in its bin. */
+	if (!(m & (META_RESV | META_OWNER)) && meta_origin(m)) {
+		struct tcache *tc = &a->tcs[meta_origin(m)];
+
+		if (atomic_load_explicit(&tc->tid, memory_order_relaxed) ==
+			    arena_my_tid &&
+		    tc_push(a, tc, u, t, m))
+			goto done;
 	}
-	atomic_thread_fence(memory_order_seq_cst);
+	free_slow(a, u, t, m);
+done:
+	/* No fence: see arena_alloc_or_wait(). */
 	if (atomic_load_explicit(&a->any_waiting, memory_order_relaxed))
 		arena_wake_waiters(a);
 }
 
 void arena_stats(struct arena *a, struct arena_stats *st)
 {
-	uint64_t used, req, cached = 0, reserved = 0;
+	uint64_t req, cached = 0, reserved = 0;
 	unsigned int threads = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -323,29 +364,29 @@ void arena_stats(struct arena *a, struct arena_stats *st)
 	st->free = ld(&a->core_free) << a->shift;
 	st->largest_free = (uint64_t)ext_largest(a) << a->shift;
 	pthread_mutex_unlock(&a->lock);
-	used = ld(&a->direct_used);
 	req = ld(&a->direct_req);
 	for (unsigned int i = 1; i <= a->max_tcs; i++) {
 		struct tcache *tc = &a->tcs[i];
 		uint64_t remote = ld(&tc->remote_units), drained = ld(&tc->drained);
 
-		used += ld(&tc->out) - ld(&tc->back) - remote;
-		req += ld(&tc->out_req) - ld(&tc->back_req) - ld(&tc->remote_req);
+		req += ld(&tc->req) - ld(&tc->remote_req);
 		cached += ld(&tc->cached) + (remote > drained ? remote - drained : 0);
 		threads += ld(&tc->tid) != 0;
 	}
 	for (unsigned int i = 0; i < a->max_owners; i++) {
 		struct arena_owner *o = &a->owners[i];
 
-		used += ld(&o->res_used);
 		req += ld(&o->res_req);
 		reserved += ld(&o->res_free);
 	}
 	st->capacity = a->capacity;
-	st->used = used << a->shift;
 	st->requested = req;
 	st->reserved = reserved << a->shift;
 	st->cached = cached << a->shift;
+	/* Used is what is in no other state; arena_check() compares it with
+	 * the blocks it walks. */
+	st->used = st->free + st->reserved + st->cached > st->capacity ? 0 :
+		   st->capacity - st->free - st->reserved - st->cached;
 	st->floor = a->floor << a->shift;
 	st->metadata = a->tags_bytes + owners_bytes(a->max_owners) +
 		       tcs_bytes(a->max_tcs);

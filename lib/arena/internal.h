@@ -77,22 +77,25 @@ struct spin {
 struct tc_bin {
 	void *head;
 	uint32_t count;
+	uint32_t max;		/* blocks it may hold */
 	uint32_t units;		/* large bins: the size they hold now */
 };
 
-/* One thread's cache.  Every field but the remote side is changed under
- * @lock (by its thread, or by another one reclaiming memory); counters
- * are atomics so that arena_stats() can read them without the lock. */
+/* One thread's cache.  Every field but the remote side is changed by its
+ * thread inside tc_enter()/tc_leave(), or by another thread holding the
+ * cache as a foreigner (tc_lock_foreign()); counters are atomics so that
+ * arena_stats() can read them any time. */
 struct tcache {
-	struct spin lock;
+	struct spin lock;	/* foreign users, and the owner when asked */
+	atomic_int busy;	/* owner thread inside a lock-free operation */
+	atomic_int steal;	/* a foreign user wants in: owner takes @lock */
 	atomic_uint_fast64_t tid;	/* claiming thread, 0 = none */
 	unsigned int id;
 	unsigned int next_large;	/* round-robin victim */
 	struct tc_bin small[TC_SMALL + 1];
 	struct tc_bin large[TC_LARGE];
 	atomic_uint_fast64_t cached;	/* units in the bins */
-	atomic_uint_fast64_t out, out_req;	/* cumulative: handed out */
-	atomic_uint_fast64_t back, back_req;	/* cumulative: freed here */
+	atomic_uint_fast64_t req;	/* bytes asked, handed out - freed here */
 	atomic_uint_fast64_t drained;	/* cumulative: remote taken in */
 	/* Remote side: other threads push here without any lock. */
 	_Alignas(64) _Atomic(void *) remote;
@@ -138,7 +141,7 @@ struct arena {
 	uint32_t sl_map[FL_COUNT];
 	uint32_t head[FL_COUNT][SL_COUNT];
 	atomic_uint_fast64_t core_free;		/* units, under lock */
-	atomic_uint_fast64_t direct_used, direct_req;	/* uncached blocks */
+	atomic_uint_fast64_t direct_req;	/* bytes asked, uncached blocks */
 	uint64_t floor;		/* units */
 
 	struct arena_owner *owners;
@@ -149,7 +152,10 @@ struct arena {
 	struct tcache *tcs;	/* [0] unused: origin 0 means "none" */
 	unsigned int max_tcs;
 	uint32_t tc_max_units;	/* largest cached block */
+	size_t tc_max_bytes;	/* the same in bytes, 0 without caches */
 	uint64_t tc_cap;	/* units one cache may hold */
+
+	bool asym;		/* membarrier: owners skip the cache lock */
 
 	arena_wake_fn wake;
 	void *wake_arg;
@@ -278,11 +284,114 @@ uint32_t ext_largest(struct arena *a);
 int ext_check_lists(struct arena *a, uint64_t *free_units);
 
 /* ---- tcache.c ---- */
-struct tcache *tc_self(struct arena *a);
+#define TLS_ENTS 8
+
+/* Which cache this thread uses for which arena (most recent first). */
+struct tls_ent {
+	struct arena *a;
+	uint64_t id;
+	struct tcache *tc;	/* NULL: no cache free, run uncached */
+};
+
+extern _Thread_local struct tls_ent arena_tls[TLS_ENTS];
+extern _Thread_local uint64_t arena_my_tid;	/* 0 until it caches */
+struct tcache *tc_self_slow(struct arena *a);
+
+static inline struct tcache *tc_self(struct arena *a)
+{
+	if (arena_tls[0].a == a && arena_tls[0].id == a->id)
+		return arena_tls[0].tc;
+	return tc_self_slow(a);
+}
+
+void tc_bins_init(struct arena *a, struct tcache *tc);
+
+/* The owner thread, before touching its cache; returns "locked". */
+static inline bool tc_enter(struct arena *a, struct tcache *tc)
+{
+	if (!a->asym) {
+		spin_lock(&tc->lock);
+		return true;
+	}
+	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&tc->steal, memory_order_acquire))
+		return false;
+	atomic_store_explicit(&tc->busy, 0, memory_order_release);
+	spin_lock(&tc->lock);
+	return true;
+}
+
+static inline void tc_leave(struct tcache *tc, bool locked)
+{
+	if (locked)
+		spin_unlock(&tc->lock);
+	else
+		atomic_store_explicit(&tc->busy, 0, memory_order_release);
+}
+
+static inline struct tc_bin *tc_bin_find(struct tcache *tc, uint32_t n)
+{
+	if (n <= TC_SMALL)
+		return &tc->small[n];
+	for (unsigned int i = 0; i < TC_LARGE; i++)
+		if (tc->large[i].units == n)
+			return &tc->large[i];
+	return NULL;
+}
+
+/* The fast paths, inlined into arena_alloc() and arena_free(): a hit in
+ * the thread's own bin, a free into a bin with room.  NULL / false: take
+ * the slow path (tc_alloc(), tc_free()). */
+static inline void *tc_pop(struct arena *a, struct tcache *tc, uint32_t n,
+			   size_t len, uint32_t meta)
+{
+	bool locked = tc_enter(a, tc);
+	struct tc_bin *b = tc_bin_find(tc, n);
+	char *p;
+
+	if (!b || !(p = b->head)) {
+		tc_leave(tc, locked);
+		return NULL;
+	}
+	b->head = *(void **)p;
+	b->count--;
+	add(&tc->cached, -(uint64_t)n);
+	add(&tc->req, len);
+	tag_set_meta(a, (uint32_t)((p - a->base) >> a->shift), meta);
+	tc_leave(tc, locked);
+	unpoison(p, len);
+	return p;
+}
+
+static inline bool tc_push(struct arena *a, struct tcache *tc, uint32_t u,
+			   uint32_t n, uint32_t meta)
+{
+	char *p = unit_ptr(a, u);
+	bool locked = tc_enter(a, tc);
+	struct tc_bin *b = tc_bin_find(tc, n);
+
+	if (!b || b->count >= b->max || ld(&tc->cached) + n > a->tc_cap) {
+		tc_leave(tc, locked);
+		return false;
+	}
+	poison(p, (size_t)n << a->shift);
+	unpoison(p, sizeof(void *));
+	*(void **)p = b->head;
+	b->head = p;
+	b->count++;
+	add(&tc->cached, n);
+	add(&tc->req, meta_slack(meta) - ((uint64_t)n << a->shift));
+	tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
+	tc_leave(tc, locked);
+	return true;
+}
+bool tc_asym_available(void);
 void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 	       uint32_t owner, unsigned int flags);
 void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta);
-void tc_reclaim_all(struct arena *a);
+/* @all: lock every cache, even those that look empty (waiters' retry). */
+void tc_reclaim_all(struct arena *a, bool all);
 void tc_detach(struct arena *a, struct tcache *tc);
 void tc_registry_add(struct arena *a);
 void tc_registry_remove(struct arena *a);

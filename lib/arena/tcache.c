@@ -10,24 +10,28 @@
  * thread takes the whole stack at once when a bin runs dry (a pop-all has
  * no ABA problem).  No arena lock on either path.
  *
- * The cache's own lock is uncontended but for one case: memory is short,
- * and a thread that found none empties every cache into common memory.
- * Memory parked in an idle thread's cache is never lost that way.
+ * Memory is short, and a thread that found none empties every cache into
+ * common memory: memory parked in an idle thread's cache is never lost.
+ * So a cache does have foreign users, rarely.  Its owner thread does not
+ * pay for them with an atomic instruction per operation: it raises @busy
+ * with a plain store and checks @steal; a foreigner raises @steal, has
+ * every thread of the process execute a memory barrier (membarrier(2),
+ * expedited), then waits for @busy to drop.  Either the owner's store was
+ * before its barrier and the foreigner waits, or its check was after and
+ * it sees @steal and takes the lock like a foreigner.  Where membarrier
+ * is missing, owners just take the lock.
  */
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/arena/internal.h"
 
-#define TLS_ENTS 8
-
-struct tls_ent {
-	struct arena *a;
-	uint64_t id;
-	struct tcache *tc;	/* NULL: no cache free, run uncached */
-};
-
-static _Thread_local struct tls_ent tls[TLS_ENTS];
-static _Thread_local uint64_t my_tid;
+_Thread_local struct tls_ent arena_tls[TLS_ENTS];
+#define tls arena_tls
+_Thread_local uint64_t arena_my_tid;
+#define my_tid arena_my_tid
 static atomic_uint_fast64_t next_tid;
 
 /* Live arenas, so that a thread's exit can tell whether the arenas it
@@ -73,6 +77,40 @@ static bool registered(const struct arena *a, uint64_t id)
 	return false;
 }
 
+bool tc_asym_available(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		       0, 0) == 0;
+}
+
+/* Another thread takes the caches @tcs[0..n) (in index order). */
+static void lock_foreign(struct arena *a, struct tcache **tcs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		spin_lock(&tcs[i]->lock);
+		atomic_store_explicit(&tcs[i]->steal, 1, memory_order_relaxed);
+	}
+	if (!a->asym || !n)
+		return;
+	syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int spins = 0;
+
+		while (atomic_load_explicit(&tcs[i]->busy, memory_order_acquire)) {
+			if (++spins < 128)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
+	}
+}
+
+static void unlock_foreign(struct tcache *tc)
+{
+	atomic_store_explicit(&tc->steal, 0, memory_order_release);
+	spin_unlock(&tc->lock);
+}
+
 static uint32_t bin_max(const struct arena *a, uint32_t n)
 {
 	uint64_t m = a->tc_cap / 4 / n;
@@ -80,20 +118,18 @@ static uint32_t bin_max(const struct arena *a, uint32_t n)
 	return m < 1 ? 1 : m > TC_BIN_MAX ? TC_BIN_MAX : (uint32_t)m;
 }
 
-static struct tc_bin *bin_find(struct tcache *tc, uint32_t n)
+void tc_bins_init(struct arena *a, struct tcache *tc)
 {
-	if (n <= TC_SMALL)
-		return &tc->small[n];
-	for (unsigned int i = 0; i < TC_LARGE; i++)
-		if (tc->large[i].units == n)
-			return &tc->large[i];
-	return NULL;
+	for (uint32_t n = 1; n <= TC_SMALL; n++) {
+		tc->small[n].units = n;
+		tc->small[n].max = bin_max(a, n);
+	}
 }
 
 /* A bin for @n, taking over an empty large one if needed. */
-static struct tc_bin *bin_get(struct tcache *tc, uint32_t n)
+static struct tc_bin *bin_get(struct arena *a, struct tcache *tc, uint32_t n)
 {
-	struct tc_bin *b = bin_find(tc, n);
+	struct tc_bin *b = tc_bin_find(tc, n);
 
 	if (b)
 		return b;
@@ -102,6 +138,7 @@ static struct tc_bin *bin_get(struct tcache *tc, uint32_t n)
 		if (!b->count) {
 			tc->next_large = (tc->next_large + i + 1) % TC_LARGE;
 			b->units = n;
+			b->max = bin_max(a, n);
 			return b;
 		}
 	}
@@ -142,18 +179,21 @@ static void give_chain(struct arena *a, void *chain)
  * the rest to common memory.  Cache lock held. */
 static void drain_remote(struct arena *a, struct tcache *tc, bool keep)
 {
+	/* acq_rel: pairs with the pushers' acq_rel CAS, so that a pusher
+	 * that comes after a waiter's drain sees the waiter's registration
+	 * (see arena_alloc_or_wait()). */
 	void *p = atomic_exchange_explicit(&tc->remote, NULL,
-					   memory_order_acquire);
+					   memory_order_acq_rel);
 	void *spill = NULL;
 	uint64_t drained = 0, cached = 0;
 
 	while (p) {
 		void *next = *(void **)p;
 		uint32_t n = tag_len(a, unit_of(a, p)) & TAG_LEN;
-		struct tc_bin *b = keep ? bin_get(tc, n) : NULL;
+		struct tc_bin *b = keep ? bin_get(a, tc, n) : NULL;
 
 		drained += n;
-		if (b && b->count < bin_max(a, n) &&
+		if (b && b->count < b->max &&
 		    ld(&tc->cached) + cached + n <= a->tc_cap) {
 			push(b, p);
 			cached += n;
@@ -251,10 +291,8 @@ static struct tcache *claim(struct arena *a)
 	return tc;
 }
 
-struct tcache *tc_self(struct arena *a)
+struct tcache *tc_self_slow(struct arena *a)
 {
-	if (tls[0].a == a && tls[0].id == a->id)
-		return tls[0].tc;
 	for (unsigned int i = 1; i < TLS_ENTS; i++) {
 		if (tls[i].a == a && tls[i].id == a->id) {
 			struct tls_ent t = tls[0];
@@ -287,8 +325,8 @@ void arena_thread_detach(struct arena *a)
 static uint32_t refill(struct arena *a, struct tcache *tc, uint32_t n,
 		       uint32_t meta, unsigned int flags)
 {
-	struct tc_bin *b = bin_get(tc, n);
-	uint32_t k = b ? bin_max(a, n) / 2 : 1, u;
+	struct tc_bin *b = bin_get(a, tc, n);
+	uint32_t k = b ? b->max / 2 : 1, u;
 
 	if (k < 1)
 		k = 1;
@@ -331,12 +369,13 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 	struct tc_bin *b;
 	char *p;
 
-	spin_lock(&tc->lock);
-	b = bin_find(tc, n);
+	bool locked = tc_enter(a, tc);
+
+	b = tc_bin_find(tc, n);
 	if ((!b || !b->head) &&
 	    atomic_load_explicit(&tc->remote, memory_order_relaxed)) {
 		drain_remote(a, tc, true);
-		b = bin_find(tc, n);
+		b = tc_bin_find(tc, n);
 	}
 	if (b && b->head) {
 		p = b->head;
@@ -348,14 +387,13 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 		uint32_t u = refill(a, tc, n, meta, flags);
 
 		if (u == NIL) {
-			spin_unlock(&tc->lock);
+			tc_leave(tc, locked);
 			return NULL;
 		}
 		p = unit_ptr(a, u);
 	}
-	add(&tc->out, n);
-	add(&tc->out_req, len);
-	spin_unlock(&tc->lock);
+	add(&tc->req, len);
+	tc_leave(tc, locked);
 	unpoison(p, len);
 	return p;
 }
@@ -367,6 +405,7 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 	uint64_t owner = atomic_load_explicit(&tc->tid, memory_order_relaxed);
 	char *p = unit_ptr(a, u);
 	struct tc_bin *b;
+	bool locked;
 
 	poison(p, (size_t)n << a->shift);
 	if (owner && owner != my_tid) {
@@ -383,21 +422,31 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		do {
 			*(void **)p = old;
 		} while (!atomic_compare_exchange_weak_explicit(
-				&tc->remote, &old, p, memory_order_release,
+				&tc->remote, &old, p, memory_order_acq_rel,
 				memory_order_relaxed));
 		return;
 	}
-	spin_lock(&tc->lock);
-	add(&tc->back, n);
-	add(&tc->back_req, req);
-	b = owner ? bin_get(tc, n) : NULL;
-	if (b && b->count < bin_max(a, n) && ld(&tc->cached) + n <= a->tc_cap) {
+	if (!owner) {
+		/* Nobody's cache (its thread is gone): straight to common
+		 * memory, with the cache's accounts held as a foreigner. */
+		lock_foreign(a, &tc, 1);
+		add(&tc->req, -req);
+		unpoison(p, sizeof(void *));
+		*(void **)p = NULL;
+		give_chain(a, p);
+		unlock_foreign(tc);
+		return;
+	}
+	locked = tc_enter(a, tc);
+	add(&tc->req, -req);
+	b = bin_get(a, tc, n);
+	if (b && b->count < b->max && ld(&tc->cached) + n <= a->tc_cap) {
 		tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
 		push(b, p);
 		add(&tc->cached, n);
 	} else {
-		/* Bin full (or nobody's cache): half the bin goes along, so
-		 * the next frees find room. */
+		/* Bin full: half the bin goes along, so the next frees find
+		 * room. */
 		void *chain = p;
 
 		unpoison(p, sizeof(void *));
@@ -413,25 +462,30 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		}
 		give_chain(a, chain);
 	}
-	spin_unlock(&tc->lock);
+	tc_leave(tc, locked);
 }
 
-/* Every cache, claimed or not, into common memory. */
-void tc_reclaim_all(struct arena *a)
+/* Every cache, claimed or not, into common memory: one barrier for all. */
+void tc_reclaim_all(struct arena *a, bool all)
 {
+	struct tcache *tcs[ARENA_MAX_THREADS];
+	unsigned int n = 0;
+
 	for (unsigned int i = 1; i <= a->max_tcs; i++) {
 		struct tcache *tc = &a->tcs[i];
 
-		if (!ld(&tc->cached) &&
-		    !atomic_load_explicit(&tc->remote, memory_order_relaxed))
-			continue;
-		spin_lock(&tc->lock);
-		flush_all(a, tc);
-		spin_unlock(&tc->lock);
+		if (all || ld(&tc->cached) ||
+		    atomic_load_explicit(&tc->remote, memory_order_relaxed))
+			tcs[n++] = tc;
+	}
+	lock_foreign(a, tcs, n);
+	for (unsigned int i = 0; i < n; i++) {
+		flush_all(a, tcs[i]);
+		unlock_foreign(tcs[i]);
 	}
 }
 
 void arena_flush_caches(struct arena *a)
 {
-	tc_reclaim_all(a);
+	tc_reclaim_all(a, true);
 }
