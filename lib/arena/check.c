@@ -89,6 +89,12 @@ int arena_check(struct arena *a)
 			    meta_owner(tag_meta(a, u + n - 1)) != id)
 				FAIL("reserve extent at unit %u outside owner %u", u, id);
 			res_free[id] += n;
+		} else if ((m & META_CACHED) && (m & META_RESV)) {
+			/* On an owner's bin: free reserve, unmerged. */
+			if (!id || !a->owners[id - 1].live ||
+			    !in_slice(&a->owners[id - 1], u, n))
+				FAIL("binned reserve block at unit %u outside owner %u", u, id);
+			res_free[id] += n;
 		} else if (m & META_CACHED) {
 			cached += n;
 		} else {
@@ -114,6 +120,21 @@ int arena_check(struct arena *a)
 			continue;
 		for (uint32_t u = o->head; u != NIL; u = link_of(a, u)->next)
 			walked += tag_len(a, u) & TAG_LEN;
+		for (unsigned int b = 0; b < OWNER_BINS; b++) {
+			uint32_t count = 0;
+
+			for (void *p = o->bin[b].head; p; p = *(void **)p) {
+				uint32_t u = (uint32_t)(((char *)p - a->base) >> a->shift);
+
+				if ((tag_len(a, u) & TAG_LEN) != o->bin[b].units)
+					FAIL("owner %u: binned block of the wrong size", o->id);
+				walked += o->bin[b].units;
+				count++;
+			}
+			if (count != o->bin[b].count)
+				FAIL("owner %u: bin count %u, %u blocks", o->id,
+				     o->bin[b].count, count);
+		}
 		if (walked != res_free[o->id] || walked != ld(&o->res_free))
 			FAIL("owner %u: reserve free %llu walked, %llu tagged, %llu counted",
 			     o->id, (unsigned long long)walked,

@@ -106,9 +106,18 @@ struct slice {
 	uint32_t start, n;
 };
 
+#define OWNER_BINS 4	/* sizes an owner keeps freed blocks of, unmerged */
+#define OWNER_BIN_MAX 16
+
+struct owner_bin {
+	void *head;		/* linked through the blocks' first word */
+	uint32_t units, count;
+};
+
 struct arena_owner {
 	struct arena *a;
 	struct spin lock;
+	struct owner_bin bin[OWNER_BINS];
 	unsigned int id;
 	bool live;		/* created, not destroyed */
 	atomic_bool dying;	/* destroyed, blocks may still be out */

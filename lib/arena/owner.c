@@ -9,6 +9,12 @@
  * merging neighbours within the slice only.  Blocks an owner takes from
  * common memory are only charged to it.
  *
+ * A freed reserve block of a size the owner keeps using (a connection's
+ * 4 KiB slots and payloads) waits unmerged on a small bin for the next
+ * allocation of that size: no neighbours to look at, one tag to write.
+ * Bins are merged back whenever a search of the free list fails, so the
+ * guarantee stands: an owner holding nothing finds its whole slice.
+ *
  * An owner destroyed with blocks still out lingers, unnamed, until the last
  * one comes back; its slot is then reused.
  */
@@ -58,6 +64,9 @@ static void res_remove(struct arena_owner *o, uint32_t u)
 	poison(l, sizeof(*l));
 }
 
+static void res_merge(struct arena_owner *o, uint32_t u, uint32_t n);
+static void bins_merge(struct arena_owner *o);
+
 /* Arena lock held; the owner's too unless nobody else can see it yet. */
 static void slice_add(struct arena_owner *o, uint32_t u, uint32_t n)
 {
@@ -99,6 +108,7 @@ struct arena_owner *arena_owner_create(struct arena *a, uint64_t reserve,
 	atomic_store(&o->dying, false);
 	atomic_store(&o->recycled, false);
 	o->head = NIL;
+	memset(o->bin, 0, sizeof(o->bin));
 	o->nslices = 0;
 	o->reserve = 0;
 	atomic_store(&o->res_free, 0);
@@ -170,6 +180,7 @@ void arena_owner_destroy(struct arena_owner *o)
 
 	pthread_mutex_lock(&a->lock);
 	spin_lock(&o->lock);
+	bins_merge(o);
 	/* Each free extent of the reserve becomes common and merges with
 	 * whatever common neighbours it has; extents still tagged with the
 	 * owner merge when their own turn comes. */
@@ -192,14 +203,55 @@ void arena_owner_destroy(struct arena_owner *o)
 	arena_wake_waiters(a);
 }
 
+/* Owner lock held: a block of exactly @n units from a bin, or NULL. */
+static char *bin_pop(struct arena_owner *o, uint32_t n)
+{
+	for (unsigned int i = 0; i < OWNER_BINS; i++) {
+		struct owner_bin *b = &o->bin[i];
+		char *p = b->head;
+
+		if (b->units == n && p) {
+			b->head = *(void **)p;
+			b->count--;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* Owner lock held: every binned block merged into the free list. */
+static void bins_merge(struct arena_owner *o)
+{
+	for (unsigned int i = 0; i < OWNER_BINS; i++) {
+		struct owner_bin *b = &o->bin[i];
+
+		while (b->head) {
+			char *p = b->head;
+
+			b->head = *(void **)p;
+			res_merge(o, (uint32_t)((p - o->a->base) >> o->a->shift),
+				  b->units);
+		}
+		b->count = 0;
+	}
+}
+
 void *owner_alloc(struct arena_owner *o, uint32_t n, size_t len)
 {
 	struct arena *a = o->a;
 	uint32_t best = NIL, have = 0;
 	unsigned int seen = 0;
+	bool merged = false;
 	char *p;
 
 	spin_lock(&o->lock);
+	p = bin_pop(o, n);
+	if (p) {
+		tag_set_meta(a, (uint32_t)((p - a->base) >> a->shift),
+			     o->id | META_RESV | slack_of(a, n, len));
+		goto got;
+	}
+again:
 	for (uint32_t u = o->head; u != NIL; u = link_of(a, u)->next) {
 		uint32_t m = tag_len(a, u) & TAG_LEN;
 
@@ -210,6 +262,11 @@ void *owner_alloc(struct arena_owner *o, uint32_t n, size_t len)
 		if (m == n || ++seen == FIT_SCAN)
 			break;
 	}
+	if (best == NIL && !merged) {
+		merged = true;
+		bins_merge(o);
+		goto again;
+	}
 	if (best == NIL) {
 		spin_unlock(&o->lock);
 		return NULL;
@@ -218,12 +275,13 @@ void *owner_alloc(struct arena_owner *o, uint32_t n, size_t len)
 	if (have > n)
 		res_insert(o, best + n, have - n);
 	block_set(a, best, n, n, o->id | META_RESV | slack_of(a, n, len));
+	p = unit_ptr(a, best);
+got:
 	add(&o->res_free, -(uint64_t)n);
 	add(&o->res_used, n);
 	add(&o->res_req, len);
 	spin_unlock(&o->lock);
 	atomic_fetch_add(&o->out, n);
-	p = unit_ptr(a, best);
 	unpoison(p, len);
 	return p;
 }
@@ -237,29 +295,15 @@ static const struct slice *slice_of(const struct arena_owner *o, uint32_t u)
 	return NULL;
 }
 
-void owner_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
+/* Owner lock held: @n units at @u back on the free list, merged with
+ * free neighbours inside their slice. */
+static void res_merge(struct arena_owner *o, uint32_t u, uint32_t n)
 {
-	struct arena_owner *o = &a->owners[meta_owner(meta) - 1];
-	uint64_t req = ((uint64_t)n << a->shift) - meta_slack(meta);
-	const struct slice *s;
-	uint32_t n0 = n;
+	struct arena *a = o->a;
+	const struct slice *s = slice_of(o, u);
 
-	spin_lock(&o->lock);
-	if (atomic_load_explicit(&o->dying, memory_order_relaxed)) {
-		/* The reserve is gone: the block joins common memory. */
-		spin_unlock(&o->lock);
-		pthread_mutex_lock(&a->lock);
-		add(&o->res_used, -(uint64_t)n);
-		add(&o->res_req, -req);
-		ext_give(a, u, n);
-		pthread_mutex_unlock(&a->lock);
-		put_out(o, n0);
-		return;
-	}
-	s = slice_of(o, u);
 	if (!s)
 		arena_die("reserve block outside its owner's slices", unit_ptr(a, u));
-	poison(unit_ptr(a, u), (size_t)n << a->shift);
 	if (u > s->start) {
 		uint32_t t = tag_len(a, u - 1);
 
@@ -280,11 +324,61 @@ void owner_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		}
 	}
 	res_insert(o, u, n);
-	add(&o->res_free, n0);
-	add(&o->res_used, -(uint64_t)n0);
+}
+
+/* Owner lock held: on a bin of its size if one has room (or is free to
+ * take that size). */
+static bool bin_push(struct arena_owner *o, uint32_t u, uint32_t n)
+{
+	struct owner_bin *spare = NULL;
+	char *p = unit_ptr(o->a, u);
+
+	for (unsigned int i = 0; i < OWNER_BINS; i++) {
+		struct owner_bin *b = &o->bin[i];
+
+		if (b->units == n && b->count < OWNER_BIN_MAX) {
+			spare = b;
+			break;
+		}
+		if (!b->head && !spare)
+			spare = b;
+	}
+	if (!spare)
+		return false;
+	spare->units = n;
+	unpoison(p, sizeof(void *));
+	*(void **)p = spare->head;
+	spare->head = p;
+	spare->count++;
+	tag_set_meta(o->a, u, o->id | META_RESV | META_CACHED);
+	return true;
+}
+
+void owner_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
+{
+	struct arena_owner *o = &a->owners[meta_owner(meta) - 1];
+	uint64_t req = ((uint64_t)n << a->shift) - meta_slack(meta);
+
+	spin_lock(&o->lock);
+	if (atomic_load_explicit(&o->dying, memory_order_relaxed)) {
+		/* The reserve is gone: the block joins common memory. */
+		spin_unlock(&o->lock);
+		pthread_mutex_lock(&a->lock);
+		add(&o->res_used, -(uint64_t)n);
+		add(&o->res_req, -req);
+		ext_give(a, u, n);
+		pthread_mutex_unlock(&a->lock);
+		put_out(o, n);
+		return;
+	}
+	poison(unit_ptr(a, u), (size_t)n << a->shift);
+	if (!bin_push(o, u, n))
+		res_merge(o, u, n);
+	add(&o->res_free, n);
+	add(&o->res_used, -(uint64_t)n);
 	add(&o->res_req, -req);
 	spin_unlock(&o->lock);
-	put_out(o, n0);
+	put_out(o, n);
 }
 
 void owner_charge(struct arena_owner *o, uint32_t n, size_t len)
