@@ -4,6 +4,7 @@
 # make test       every test, under ASan+UBSan; ends with "N passed, N failed"
 # make demo       the main job, on a fresh machine
 # make bench      server benchmark against peers (not a test)
+# make bench-alloc  the buffer allocator study (not a test)
 # make fuzz       a long libFuzzer run
 # make lab        every lab scenario, every client; writes docs/results.md
 # make install    PREFIX=/usr/local DESTDIR=
@@ -38,7 +39,7 @@ FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer \
 rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
-.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod
+.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod bench-alloc
 .DELETE_ON_ERROR:
 
 all: server/netswapd cli/netswap
@@ -94,6 +95,24 @@ demo: all
 
 bench: all
 	@bench/server/run
+
+# The allocator study (bench/alloc/run, docs/allocator.md): not a test.
+BENCH_ALLOC_SRC := bench/alloc/bench.c bench/alloc/allocators.c \
+	bench/alloc/pow2.c bench/alloc/workload.c
+$(call rel_obj,$(BENCH_ALLOC_SRC) bench/alloc/trace-pool.c): bench/alloc/bench.h
+
+build/bench/bench-alloc: $(call rel_obj,$(BENCH_ALLOC_SRC) $(wildcard lib/arena/*.c))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -ldl
+
+# netswapd as it is, its pool calls recorded (bench/alloc/record-trace).
+build/bench/netswapd-trace: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC) bench/alloc/trace-pool.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wl,--wrap=pool_alloc,--wrap=pool_alloc_or_wait,--wrap=pool_free \
+		-o $@ $^ $(LDLIBS)
+
+bench-alloc:
+	@bench/alloc/run
 
 lab: all
 	@lab/run-all
