@@ -87,6 +87,41 @@ static void test_reserve_beats_fragmentation(void)
 	arena_destroy(a);
 }
 
+/* Freed blocks wait on the owner's bins unmerged; an allocation that
+ * needs the whole slice merges them first. */
+static void test_owner_bins(void)
+{
+	struct arena *a = make(MIB);
+	struct arena_owner *o = arena_owner_create(a, 64 * KIB, "bins");
+	struct arena_owner_stats os;
+	void *p[16], *all;
+
+	for (int i = 0; i < 16; i++)
+		CHECK((p[i] = arena_alloc(a, o, 4 * KIB, 0)) != NULL);
+	for (int i = 0; i < 16; i += 2)
+		arena_free(a, p[i]);
+	CHECK(arena_check(a) == 0);
+	for (int i = 0; i < 16; i += 2)	/* the same blocks come back */
+		CHECK((p[i] = arena_alloc(a, o, 4 * KIB, 0)) != NULL);
+	arena_owner_stats(o, &os);
+	CHECK(os.reserve_free == 0 && os.used == 64 * KIB);
+	for (int i = 0; i < 16; i++)
+		arena_free(a, p[i]);
+	arena_owner_stats(o, &os);
+	CHECK(os.reserve_free == 64 * KIB && os.used == 0);
+	CHECK(arena_check(a) == 0);
+	/* Common memory gone, so only the merged slice can serve this. */
+	all = arena_alloc(a, NULL, MIB - 64 * KIB, 0);
+	CHECK(all);
+	p[0] = arena_alloc(a, o, 64 * KIB, 0);
+	CHECK(p[0]);
+	arena_free(a, p[0]);
+	arena_free(a, all);
+	arena_owner_destroy(o);
+	drained(a);
+	arena_destroy(a);
+}
+
 /* Exhaustion: the common memory is gone, only owners with reserve left
  * succeed; an owner's allocations beyond its reserve are charged to it. */
 static void test_exhaustion(void)
@@ -261,6 +296,7 @@ static void test_group(void)
 int main(void)
 {
 	test_reserve_beats_fragmentation();
+	test_owner_bins();
 	test_exhaustion();
 	test_owner_lifecycle();
 	test_floor();
