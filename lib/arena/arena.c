@@ -235,17 +235,21 @@ void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 {
 	void *p;
 
-	/* Fast: no owner, a size the caches keep, a hit in our bin. */
-	if (!o && len - 1 < a->tc_max_bytes) {
-		struct tcache *tc = tc_self(a);
+	/* Fast: a size the caches keep, an owner (if any) whose reserve
+	 * cannot serve it anyway, a hit in our bin. */
+	if (len - 1 < a->tc_max_bytes) {
+		uint32_t n = units_of(a, len);
+		struct tcache *tc;
 
-		if (tc) {
-			uint32_t n = units_of(a, len);
-
-			p = tc_pop(a, tc, n, len, tc->id << META_ORIGIN_SHIFT |
-						       slack_of(a, n, len));
-			if (p)
+		if ((!o || ld(&o->res_free) < n) && (tc = tc_self(a))) {
+			p = tc_pop(a, tc, n, len, (o ? o->id : 0) |
+						  tc->id << META_ORIGIN_SHIFT |
+						  slack_of(a, n, len));
+			if (p) {
+				if (o)
+					owner_charge(o, n, len);
 				return p;
+			}
 		}
 	}
 	p = try_alloc(a, o, len, flags, false);
