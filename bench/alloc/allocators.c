@@ -40,21 +40,24 @@ static int arena64_init(uint64_t region)
 	return arena_init_shift(region, 6);
 }
 
-/* All allocations by one owner whose reserve holds the live set: the
- * path netswapd's connections take. */
-static struct arena_owner *O;
+/* Every allocation by an owner whose reserve holds the live set, one
+ * owner per thread (a connection belongs to one event loop): the path
+ * netswapd's connections take. */
+static uint64_t owner_reserve;
+static _Thread_local struct arena_owner *O;
 
 static int arena_owner_init(uint64_t region)
 {
 	if (arena_init_shift(region, 5))
 		return -1;
-	O = arena_owner_create(A, region / 2 < (64ULL << 20) ? region / 2 : 64ULL << 20,
-			       "bench");
-	return O ? 0 : -1;
+	owner_reserve = region / 4 < (32ULL << 20) ? region / 4 : 32ULL << 20;
+	return 0;
 }
 
 static void *owner_a(size_t len)
 {
+	if (!O && !(O = arena_owner_create(A, owner_reserve, "bench")))
+		return NULL;
 	return arena_alloc(A, O, len, 0);
 }
 
@@ -202,7 +205,7 @@ static const struct allocator arena_nta16 = {
 	arena_a, arena_f, arena_c, arena_fr, false, NULL, NULL, NULL,
 };
 static const struct allocator arena_owner = {
-	"arena-owner", "this arena, 32 B units, every block from one owner's reserve",
+	"arena-owner", "this arena, 32 B units, blocks from an owner's reserve (one owner per thread)",
 	arena_owner_init, owner_a, arena_f, arena_c, NULL, false,
 	NULL, NULL, NULL,
 };
