@@ -516,7 +516,7 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
-#define MAXA 12
+#define MAXA 16
 #define MAXW 5
 #define MAXR 15
 

@@ -122,7 +122,6 @@ struct arena_owner {
 	bool live;		/* created, not destroyed */
 	atomic_bool dying;	/* destroyed, blocks may still be out */
 	atomic_bool recycled;
-	atomic_uint_fast64_t out;	/* units of live blocks, both kinds */
 	uint32_t head;		/* reserve free list (unit index) */
 	unsigned int nslices;
 	struct slice slice[MAX_SLICES];

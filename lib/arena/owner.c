@@ -116,7 +116,6 @@ struct arena_owner *arena_owner_create(struct arena *a, uint64_t reserve,
 	atomic_store(&o->res_req, 0);
 	atomic_store(&o->com_used, 0);
 	atomic_store(&o->com_req, 0);
-	atomic_store(&o->out, 0);
 	snprintf(o->name, sizeof(o->name), "%s", name ? name : "");
 	if (n)
 		slice_add(o, u, n);
@@ -151,27 +150,25 @@ int arena_owner_grow(struct arena_owner *o, uint64_t more)
 	return 0;
 }
 
-static void recycle(struct arena_owner *o)
+/*
+ * Arena lock held.  A destroyed owner's slot is reused once none of its
+ * blocks is out.  Reserve blocks of a destroyed owner are freed under the
+ * arena lock; common ones are uncharged with a sequentially consistent
+ * decrement followed by a look at "dying", against destroy's store of
+ * "dying" followed by this look at the counters: one of the two sees the
+ * other, and the token keeps it from happening twice.
+ */
+static void maybe_recycle(struct arena_owner *o)
 {
 	struct arena *a = o->a;
 
-	if (atomic_exchange(&o->recycled, true))
+	if (!atomic_load(&o->dying) || ld(&o->res_used) ||
+	    atomic_load(&o->com_used) || atomic_exchange(&o->recycled, true))
 		return;
-	pthread_mutex_lock(&a->lock);
 	o->live = false;
 	atomic_store(&o->dying, false);
 	o->next_slot = a->free_slot;
 	a->free_slot = o->id - 1;
-	pthread_mutex_unlock(&a->lock);
-}
-
-/* The last access to @o by a thread returning blocks: once "out" is zero
- * and the owner destroyed, the slot may be reused at once. */
-static void put_out(struct arena_owner *o, uint64_t units)
-{
-	if (atomic_fetch_sub(&o->out, units) == units &&
-	    atomic_load(&o->dying))
-		recycle(o);
 }
 
 void arena_owner_destroy(struct arena_owner *o)
@@ -196,10 +193,9 @@ void arena_owner_destroy(struct arena_owner *o)
 	o->live = false;
 	atomic_store(&o->dying, true);
 	spin_unlock(&o->lock);
+	maybe_recycle(o);
 	pthread_mutex_unlock(&a->lock);
 	atomic_fetch_sub(&a->nowners, 1);
-	if (atomic_load(&o->out) == 0)
-		recycle(o);
 	arena_wake_waiters(a);
 }
 
@@ -281,7 +277,6 @@ got:
 	add(&o->res_used, n);
 	add(&o->res_req, len);
 	spin_unlock(&o->lock);
-	atomic_fetch_add(&o->out, n);
 	unpoison(p, len);
 	return p;
 }
@@ -367,8 +362,8 @@ void owner_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		add(&o->res_used, -(uint64_t)n);
 		add(&o->res_req, -req);
 		ext_give(a, u, n);
+		maybe_recycle(o);
 		pthread_mutex_unlock(&a->lock);
-		put_out(o, n);
 		return;
 	}
 	poison(unit_ptr(a, u), (size_t)n << a->shift);
@@ -378,14 +373,12 @@ void owner_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 	add(&o->res_used, -(uint64_t)n);
 	add(&o->res_req, -req);
 	spin_unlock(&o->lock);
-	put_out(o, n);
 }
 
 void owner_charge(struct arena_owner *o, uint32_t n, size_t len)
 {
 	atomic_fetch_add_explicit(&o->com_used, n, memory_order_relaxed);
 	atomic_fetch_add_explicit(&o->com_req, len, memory_order_relaxed);
-	atomic_fetch_add(&o->out, n);
 }
 
 void owner_uncharge(struct arena *a, unsigned int id, uint64_t units,
@@ -393,9 +386,13 @@ void owner_uncharge(struct arena *a, unsigned int id, uint64_t units,
 {
 	struct arena_owner *o = &a->owners[id - 1];
 
-	atomic_fetch_sub_explicit(&o->com_used, units, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&o->com_req, req, memory_order_relaxed);
-	put_out(o, units);
+	atomic_fetch_sub(&o->com_used, units);
+	if (atomic_load(&o->dying)) {
+		pthread_mutex_lock(&a->lock);
+		maybe_recycle(o);
+		pthread_mutex_unlock(&a->lock);
+	}
 }
 
 void arena_owner_stats(const struct arena_owner *o,
