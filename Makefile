@@ -101,7 +101,7 @@ BENCH_ALLOC_SRC := bench/alloc/bench.c bench/alloc/allocators.c \
 	bench/alloc/pow2.c bench/alloc/workload.c
 $(call rel_obj,$(BENCH_ALLOC_SRC) bench/alloc/trace-pool.c): bench/alloc/bench.h
 
-build/bench/bench-alloc: $(call rel_obj,$(BENCH_ALLOC_SRC) $(wildcard lib/arena/*.c))
+build/bench/bench-alloc: $(call rel_obj,$(BENCH_ALLOC_SRC) $(wildcard lib/arena/*.c) server/pool.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
