@@ -11,7 +11,7 @@ sc_state='wait'
 
 sc_tick() {
 	[ "$sc_state" = wait ] || return 0
-	[ "${S[phase]}" = run ] || return 0
+	[ "${S[sink]}" = 1 ] || return 0	# the guest's sink listens
 	lab_flood_start
 	lab_event "flood started"
 	sc_state=flooding
