@@ -6,6 +6,7 @@
 # "page mismatch".  Smaller guest and a short grace: the verdict is decided
 # at the first bad page.
 # limit: 900
+# shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -I"$TOP" \

@@ -5,6 +5,7 @@
 # another page's stamp or an older pass's stamp is each caught, classified,
 # and turns the exit code to 1.
 # limit: 120
+# shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
 bin=$("$TOP/lab/build-tools")

@@ -4,6 +4,7 @@
 # failure the lab must tell apart (panic, Oops, hung task, I/O errors, OOM,
 # SIGBUS, page mismatch, the client declaring the connection dead).
 # limit: 60
+# shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
 parse() {

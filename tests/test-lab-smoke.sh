@@ -5,6 +5,7 @@
 # user networking, and every page verifies.  The run itself takes about two
 # minutes; the limit leaves room for waiting on the machine's QEMU lock.
 # limit: 900
+# shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
 out=$("$TOP/lab/run" --client nbd --server netswapd smoke 2>"$T/lab.err") || {
@@ -24,3 +25,11 @@ assert_eq "$(field errors)" 0 "errors"
 # At 2x RAM most pages must have gone to the network and come back.
 [ "$(field pswpout)" -gt 100000 ] || fail "too little swap-out: $(field pswpout)"
 [ "$(field pswpin)" -gt 100000 ] || fail "too little swap-in: $(field pswpin)"
+# Everything the run started has ended.
+pids=$(sed -n 's/.*(QEMU pid \([0-9]*\)), server .* pid \([0-9]*\) port.*/\1 \2/p' "$T/lab.err")
+[ -n "$pids" ] || fail "lab/run did not log its QEMU and server PIDs"
+for pid in $pids; do
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "process $pid started by the lab is still running"
+	fi
+done

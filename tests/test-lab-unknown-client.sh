@@ -3,6 +3,7 @@
 # A client the lab cannot provide is a loud FAIL with the reason, before any
 # guest boots -- never a skip, never a pass.
 # limit: 300
+# shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
 rc=0

@@ -5,6 +5,7 @@
  *
  *   nbd-corrupt-proxy --listen ADDR:PORT --upstream ADDR:PORT
  *                     [--skip N] [--min-offset BYTES] [--magic HEX]
+ *                     [--blackhole-after BYTES]
  *
  * Prints "listening ADDR:PORT" once it accepts.  It parses both directions
  * of the protocol (fixed newstyle handshake, then simple replies or
@@ -22,6 +23,11 @@
  * would bring the right data.  Each corrupted reply is logged on stderr:
  *   corrupted READ offset=O len=L page=P
  * Each connection gets two threads, one per direction.
+ *
+ * --blackhole-after BYTES turns it into a different fault (and corrupts
+ * nothing): once that many bytes of WRITE data went to the server, nothing
+ * more is forwarded either way and the connections stay open -- a peer that
+ * hangs, for testing the lab's stall watchdog.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -67,6 +73,9 @@ static long skip_reads;
 static uint64_t min_offset = MARGIN;
 static uint64_t page_magic;
 static int have_magic;
+static uint64_t blackhole_after;	/* 0: never */
+static _Atomic uint64_t written;
+static atomic_int blackholed;
 static atomic_int have_target;
 static _Atomic uint64_t target;		/* byte offset of the bad page */
 
@@ -74,6 +83,13 @@ static void die(const char *what)
 {
 	perror(what);
 	exit(1);
+}
+
+/* A hung peer: keep the sockets, forward nothing, until we are killed. */
+static void hang_if_blackholed(void)
+{
+	while (atomic_load(&blackholed))
+		pause();
 }
 
 static int read_full(int fd, void *buf, size_t len)
@@ -224,10 +240,16 @@ static void *client_to_server(void *arg)
 			if (i == MAX_READS)
 				goto out;
 		}
+		hang_if_blackholed();
 		if (write_full(c->sfd, &req, sizeof(req)))
 			goto out;
 		if (type == NBD_CMD_WRITE && relay(c->cfd, c->sfd, len))
 			goto out;
+		if (type == NBD_CMD_WRITE && blackhole_after &&
+		    atomic_fetch_add(&written, len) + len >= blackhole_after &&
+		    !atomic_exchange(&blackholed, 1))
+			fprintf(stderr, "blackholed after %llu bytes written\n",
+				(unsigned long long)atomic_load(&written));
 	}
 out:
 	pthread_mutex_lock(&c->mu);
@@ -317,7 +339,8 @@ static void choose(const struct conn *c, uint64_t offset, uint64_t len,
 {
 	uint64_t first;
 
-	if (atomic_load(&have_target) || len < 4096 || offset < min_offset ||
+	if (blackhole_after || atomic_load(&have_target) || len < 4096 ||
+	    offset < min_offset ||
 	    offset + len + MARGIN > c->export_size)
 		return;
 	if (have_magic) {
@@ -349,6 +372,7 @@ static void *server_to_client(void *arg)
 
 		if (read_full(c->sfd, &magic, sizeof(magic)))
 			goto out;
+		hang_if_blackholed();
 		if (be32toh(magic) == NBD_SIMPLE_REPLY_MAGIC) {
 			struct nbd_simple_reply_hdr h;
 
@@ -464,6 +488,8 @@ int main(int argc, char **argv)
 			skip_reads = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--min-offset"))
 			min_offset = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--blackhole-after"))
+			blackhole_after = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--magic"))
 			page_magic = strtoull(argv[i + 1], NULL, 16), have_magic = 1;
 		else
@@ -472,7 +498,7 @@ int main(int argc, char **argv)
 	if (i != argc || !have_listen || !have_up) {
 		fprintf(stderr, "usage: nbd-corrupt-proxy --listen ADDR:PORT "
 			"--upstream ADDR:PORT [--skip N] [--min-offset BYTES] "
-			"[--magic HEX]\n");
+			"[--magic HEX] [--blackhole-after BYTES]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

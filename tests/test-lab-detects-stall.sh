@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The lab's watchdog: a peer that stops answering mid-run (the proxy stops
+# forwarding after 64 MiB of swap writes, connections left open) must end
+# in FAIL "stall", well before the stock client's own 60 s timeout, with
+# QEMU and every peer gone afterwards.
+# limit: 900
+# shellcheck disable=SC1091 # the shared helpers
+. "$(dirname "$0")/lib/functions.sh"
+
+gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -I"$TOP" \
+	-o "$T/nbd-corrupt-proxy" "$TOP/tests/tools/nbd-corrupt-proxy.c" ||
+	fail "cannot build the proxy"
+proxy=$T/proxy
+printf '#!/bin/sh\nexec %q --blackhole-after %d "$@"\n' \
+	"$T/nbd-corrupt-proxy" $((64 << 20)) >"$proxy"
+chmod +x "$proxy"
+
+rc=0
+out=$("$TOP/lab/run" --client nbd --server netswapd --mem 256 --stall 25 \
+	--proxy "$proxy" --save "$T/logs" smoke 2>"$T/lab.err") || rc=$?
+echo "$out" | grep -E '^(reason|PASS|FAIL)'
+last=$(tail -1 <<<"$out")
+
+grep -q '^blackholed after' "$T/logs/proxy.err" ||
+	fail "the proxy never stopped forwarding"
+assert_eq "$rc" 1 "lab/run exit code"
+[[ $last == "FAIL scenario=smoke client=nbd server=netswapd "* ]] ||
+	fail "unexpected result line: $last"
+grep -q '^reason: .*stall: no progress for 2[5-9] s (phase run' <<<"$out" ||
+	fail "reason does not name the stall: $(grep '^reason' <<<"$out")"
+if grep -q 'client declared the connection dead' <<<"$out"; then
+	fail "the watchdog should have fired before the client's timeout"
+fi
+pids=$(sed -n 's/.*(QEMU pid \([0-9]*\)), server .* pid \([0-9]*\) port.*/\1 \2/p' "$T/lab.err")
+[ -n "$pids" ] || fail "lab/run did not log its QEMU and server PIDs"
+for pid in $pids; do
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "process $pid started by the lab is still running"
+	fi
+done
