@@ -235,6 +235,10 @@ void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 {
 	void *p;
 
+	/* An owner with room in its reserve: there first. */
+	if (o && len && ld(&o->res_free) >= units_of(a, len) &&
+	    (p = owner_alloc(o, units_of(a, len), len)))
+		return p;
 	/* Fast: a size the caches keep, an owner (if any) whose reserve
 	 * cannot serve it anyway, a hit in our bin. */
 	if (len - 1 < a->tc_max_bytes) {
@@ -342,6 +346,10 @@ void arena_free(struct arena *a, void *ptr)
 	 * arena_check() does.) */
 	if ((t & TAG_FREE) || !t || (m & META_CACHED))
 		arena_die("double free, or not the start of a block", ptr);
+	if (m & META_RESV) {
+		owner_free(a, u, t, m);
+		goto done;
+	}
 	/* Fast: a common block of our own cache, and room in its bin. */
 	if (!(m & (META_RESV | META_OWNER)) && meta_origin(m)) {
 		struct tcache *tc = &a->tcs[meta_origin(m)];

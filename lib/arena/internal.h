@@ -107,7 +107,7 @@ struct slice {
 };
 
 #define OWNER_BINS 4	/* sizes an owner keeps freed blocks of, unmerged */
-#define OWNER_BIN_MAX 16
+#define OWNER_BIN_MAX 1024	/* the reserve is the owner's anyway */
 
 struct owner_bin {
 	void *head;		/* linked through the blocks' first word */
