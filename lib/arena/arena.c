@@ -144,6 +144,8 @@ uint64_t arena_capacity(const struct arena *a)
 
 size_t arena_block_size(const struct arena *a, size_t len)
 {
+	if (len > a->capacity)
+		return 0;	/* never served */
 	return (size_t)units_of(a, len ? len : 1) << a->shift;
 }
 
@@ -236,7 +238,7 @@ void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 	void *p;
 
 	/* An owner with room in its reserve: there first. */
-	if (o && len && ld(&o->res_free) >= units_of(a, len) &&
+	if (o && len - 1 < a->capacity && ld(&o->res_free) >= units_of(a, len) &&
 	    (p = owner_alloc(o, units_of(a, len), len)))
 		return p;
 	/* Fast: a size the caches keep, an owner (if any) whose reserve

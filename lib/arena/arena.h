@@ -76,7 +76,8 @@ void *arena_alloc_or_wait(struct arena *a, struct arena_owner *o, size_t len,
 /* Any thread.  Aborts on a pointer the arena did not hand out. */
 void arena_free(struct arena *a, void *ptr);
 
-/* Bytes a block of @len consumes; bytes usable in the block at @ptr. */
+/* Bytes a block of @len consumes (0: larger than the region, never
+ * served); bytes usable in the block at @ptr. */
 size_t arena_block_size(const struct arena *a, size_t len);
 size_t arena_usable_size(const struct arena *a, const void *ptr);
 /* The largest allocation that can ever succeed (the region). */

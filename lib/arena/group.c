@@ -33,7 +33,7 @@ void *arena_group_alloc(struct arena_group *g, size_t len)
 	if (!g->chunk || g->size - g->off < need) {
 		size_t size = need + CHUNK_HDR > g->hint ? need + CHUNK_HDR : g->hint;
 
-		if (size < need)
+		if (size < need || size > arena_capacity(g->a))
 			return NULL;
 		/* The whole block is the group's: no unit slack left unused. */
 		size = arena_block_size(g->a, size);

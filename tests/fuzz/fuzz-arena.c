@@ -44,6 +44,8 @@ static size_t size_arg(struct input *in)
 	unsigned int k = byte(in);
 	size_t v = byte(in) | (size_t)byte(in) << 8;
 
+	if (k == 255)
+		return SIZE_MAX - v;	/* never served, never wrapped */
 	switch (k % 4) {
 	case 0:
 		return 1 + v % 256;
@@ -144,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				arena_owner_stats(own[k], &os);
 				/* Reserve with one free block of the size left. */
 				res_room = os.reserve && os.used == 0 && !grown[k] &&
+					   arena_block_size(a, len) &&
 					   arena_block_size(a, len) <= os.reserve;
 			}
 			s[i].len = len;

@@ -5,6 +5,7 @@
  * floor keeps payloads out of the control memory, a waiter is woken by
  * the free that returns memory, and a group returns all its buffers. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -293,8 +294,31 @@ static void test_group(void)
 	arena_destroy(a);
 }
 
+/* Sizes no region holds are refused on every path, never wrapped. */
+static void test_huge(void)
+{
+	struct arena *a = make(MIB);
+	struct arena_owner *o = arena_owner_create(a, 64 * KIB, "huge");
+	struct arena_group g;
+
+	CHECK(arena_alloc(a, NULL, SIZE_MAX, 0) == NULL);
+	CHECK(arena_alloc(a, o, SIZE_MAX, 0) == NULL);
+	CHECK(arena_alloc(a, o, (size_t)1 << 40, 0) == NULL);
+	CHECK(arena_alloc(a, NULL, ((size_t)1 << 37) + 32, 0) == NULL);
+	CHECK(arena_alloc_or_wait(a, o, SIZE_MAX - 7, 0, 1) == NULL);
+	CHECK(arena_block_size(a, SIZE_MAX) == 0);
+	arena_group_init(&g, a, o, 0, 0);
+	CHECK(arena_group_alloc(&g, SIZE_MAX - 20) == NULL);
+	CHECK(arena_group_alloc(&g, (size_t)1 << 36) == NULL);
+	arena_group_release(&g);
+	arena_owner_destroy(o);
+	drained(a);
+	arena_destroy(a);
+}
+
 int main(void)
 {
+	test_huge();
 	test_reserve_beats_fragmentation();
 	test_owner_bins();
 	test_exhaustion();
