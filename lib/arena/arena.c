@@ -356,7 +356,10 @@ void arena_free(struct arena *a, void *ptr)
 	if (!(m & (META_RESV | META_OWNER)) && meta_origin(m)) {
 		struct tcache *tc = &a->tcs[meta_origin(m)];
 
-		if (atomic_load_explicit(&tc->tid, memory_order_relaxed) ==
+		/* (A thread without an id must not match an unclaimed
+		 * cache's 0: two of them would share its bins.) */
+		if (arena_my_tid &&
+		    atomic_load_explicit(&tc->tid, memory_order_relaxed) ==
 			    arena_my_tid &&
 		    tc_push(a, tc, u, t, m))
 			goto done;
