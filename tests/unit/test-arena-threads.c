@@ -267,8 +267,59 @@ static void test_cross_thread_wake(void)
 	arena_destroy(a);
 }
 
+/* ---- blocks of a cache whose thread detached, freed by two threads
+ * that never allocated: both must go around the cache's bins ---- */
+
+#define ORPHANS 4096
+
+struct orphans {
+	struct arena *a;
+	void *p[ORPHANS];
+	unsigned int start;
+};
+
+static void *free_orphans(void *arg)
+{
+	struct orphans *o = arg;
+	unsigned int first = __atomic_fetch_add(&o->start, 1, __ATOMIC_RELAXED);
+
+	for (unsigned int i = first; i < ORPHANS; i += 2)
+		arena_free(o->a, o->p[i]);
+	return NULL;
+}
+
+static void *make_orphans(void *arg)
+{
+	struct orphans *o = arg;
+
+	for (unsigned int i = 0; i < ORPHANS; i++)
+		o->p[i] = arena_alloc(o->a, NULL, 64 + i % 512, 0);
+	arena_thread_detach(o->a);
+	return NULL;
+}
+
+static void test_orphans(void)
+{
+	static struct orphans o;
+	pthread_t t[2];
+
+	memset(&o, 0, sizeof(o));
+	o.a = make(8 * MIB);
+	pthread_create(&t[0], NULL, make_orphans, &o);
+	pthread_join(t[0], NULL);
+	for (unsigned int i = 0; i < ORPHANS; i++)
+		CHECK(o.p[i] != NULL);
+	pthread_create(&t[0], NULL, free_orphans, &o);
+	pthread_create(&t[1], NULL, free_orphans, &o);
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	drained(o.a);
+	arena_destroy(o.a);
+}
+
 int main(void)
 {
+	test_orphans();
 	test_hammer();
 	test_remote_frees();
 	test_parked_cache();
