@@ -561,7 +561,7 @@ int main(int argc, char **argv)
 			tmask = (unsigned int)atoi(optarg);	/* 1, 2 or 3 = both */
 			break;
 		default:
-			fprintf(stderr, "usage: bench-alloc [-r ROUNDS] [-s SCALE] [-t TRACE] [-a ALLOCS] [-w WORKLOADS] [-T 1|2|3]\n");
+			fprintf(stderr, "usage: bench-alloc [-r ROUNDS] [-s SCALE] [-t TRACE] [-a ALLOCS] [-w WORKLOADS] [-T 1|2|3] [-P]\n");
 			return 2;
 		}
 	}
