@@ -36,7 +36,7 @@ grep -q "injecting $mode" "$T/run/proxy.err" ||
 	{ cat "$T/run/proxy.err"; fail "the proxy never injected $mode"; }
 cat "$T/run/proxy.err"
 
-last=$(grep 'NS-CLIENT reconnects=' "$T/run/console.log" | tail -1 | tr -d '\r')
+last=$(grep 'NS-NETSWAP reconnects=' "$T/run/console.log" | tail -1 | tr -d '\r')
 echo "final counters: $last"
 [[ $last =~ reconnects=[1-9] ]] || fail "the device did not reconnect"
 [[ $last =~ $counter=[1-9] ]] || fail "$counter was not counted"

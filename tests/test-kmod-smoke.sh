@@ -12,5 +12,5 @@ echo "$out"
 last=$(tail -1 <<<"$out")
 [[ $last == PASS* ]] || fail "no PASS line"
 [[ $last =~ pages_verified=([1-9][0-9]*) ]] || fail "no page was verified"
-grep -q 'NS-CLIENT reconnects=0 .*io_errors=0' "$T/run/console.log" ||
+grep -q 'NS-NETSWAP reconnects=0 .*io_errors=0' "$T/run/console.log" ||
 	fail "the device reported I/O errors or no counters"

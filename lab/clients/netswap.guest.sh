@@ -13,19 +13,20 @@ guest_attach() {
 	netswap reserve >&2
 }
 
-# guest_reconnects: connections the kernel re-established by itself, then
-# the other recovery counters as KEY=VALUE (the NS-CLIENT line carries
-# them to the host's console parser).
+# guest_reconnects: connections the kernel re-established by itself (one
+# integer on stdout).  The other recovery counters go to the console as an
+# "NS-NETSWAP KEY=VALUE..." line, for tests that want them.
 guest_reconnects() {
 	d=/sys/block/netswap0/netswap
 	if [ ! -d $d ]; then
 		echo 0
 		return
 	fi
-	line=$(cat $d/reconnects)
+	line="NS-NETSWAP reconnects=$(cat $d/reconnects)"
 	for c in lost_connections resends timeouts protocol_errors \
 		server_errors io_errors swap_requests; do
 		line="$line $c=$(cat $d/$c)"
 	done
-	echo "$line"
+	echo "$line" >&2
+	cat $d/reconnects
 }
