@@ -99,16 +99,16 @@ bench: all
 # The allocator study (bench/alloc/run, docs/allocator.md): not a test.
 BENCH_ALLOC_SRC := bench/alloc/bench.c bench/alloc/allocators.c \
 	bench/alloc/pow2.c bench/alloc/workload.c
-$(call rel_obj,$(BENCH_ALLOC_SRC) bench/alloc/trace-pool.c): bench/alloc/bench.h
+$(call rel_obj,$(BENCH_ALLOC_SRC) bench/alloc/trace-arena.c): bench/alloc/bench.h
 
-build/bench/bench-alloc: $(call rel_obj,$(BENCH_ALLOC_SRC) $(wildcard lib/arena/*.c) server/pool.c)
+build/bench/bench-alloc: $(call rel_obj,$(BENCH_ALLOC_SRC) $(wildcard lib/arena/*.c))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
-# netswapd as it is, its pool calls recorded (bench/alloc/record-trace).
-build/bench/netswapd-trace: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC) bench/alloc/trace-pool.c)
+# netswapd as it is, its arena calls recorded (bench/alloc/record-trace).
+build/bench/netswapd-trace: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC) bench/alloc/trace-arena.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wl,--wrap=pool_alloc,--wrap=pool_alloc_or_wait,--wrap=pool_free \
+	$(CC) $(CFLAGS) -Wl,--wrap=arena_alloc,--wrap=arena_alloc_or_wait,--wrap=arena_free \
 		-o $@ $^ $(LDLIBS)
 
 bench-alloc:

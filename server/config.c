@@ -27,9 +27,14 @@ static const char usage[] =
 "  --listen unix:PATH     a Unix socket\n"
 "  --read-only            refuse writes (EPERM)\n"
 "  --allow CIDR           admit only these TCP peers; repeatable\n"
-"  --max-connections N    default 4096\n"
+"  --max-connections N    default 4096, at most 32703\n"
 "  --buffer-memory SIZE   the bound on request/reply buffers (default 64M,\n"
 "                         at least 2M)\n"
+"  --reserve-per-connection SIZE\n"
+"                         buffer memory set aside for each client once it\n"
+"                         negotiated an export, so it always makes progress\n"
+"                         (default: its request slots, plus one 128K request\n"
+"                         for file exports; 0 = no reserves)\n"
 "  --threads N            event-loop threads (default: online CPUs)\n"
 "  --handshake-timeout S  drop clients that have not finished the\n"
 "                         handshake after S seconds (default 30)\n"
@@ -46,7 +51,7 @@ static const char usage[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_EXPORT, OPT_READ_ONLY, OPT_ALLOW, OPT_MAX_CONN,
-	OPT_BUFMEM, OPT_THREADS, OPT_HS_TIMEOUT, OPT_SEND_TIMEOUT, OPT_MLOCK,
+	OPT_BUFMEM, OPT_RESERVE, OPT_THREADS, OPT_HS_TIMEOUT, OPT_SEND_TIMEOUT, OPT_MLOCK,
 	OPT_PIDFILE,
 	OPT_QUIET, OPT_HELP, OPT_VERSION,
 };
@@ -58,6 +63,7 @@ static const struct option long_opts[] = {
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
 	{ "buffer-memory", required_argument, NULL, OPT_BUFMEM },
+	{ "reserve-per-connection", required_argument, NULL, OPT_RESERVE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
 	{ "send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT },
@@ -183,6 +189,7 @@ static void set_defaults(struct nsd_config *cfg)
 	cfg->threads = ncpu > 0 ? (unsigned int)ncpu : 1;
 	cfg->handshake_timeout = 30;
 	cfg->send_timeout = 30;
+	cfg->reserve = -1;
 }
 
 static int add_default_listener(struct nsd_config *cfg)
@@ -208,7 +215,7 @@ static int check_exports(const struct nsd_config *cfg)
 
 static int parse_one(struct nsd_config *cfg, int opt, const char *arg)
 {
-	unsigned int maxc = 1U << 20;
+	unsigned int maxc = ARENA_MAX_OWNERS - 64;	/* one owner each */
 
 	switch (opt) {
 	case OPT_LISTEN:
@@ -244,6 +251,14 @@ static int parse_one(struct nsd_config *cfg, int opt, const char *arg)
 		    cfg->buffer_memory > (1ULL << 40))
 			return fail("--buffer-memory: '%s' is not a size from 2M to 1T", arg);
 		return 0;
+	case OPT_RESERVE: {
+		uint64_t v;
+
+		if (size_parse(arg, &v) || v > (1ULL << 40))
+			return fail("--reserve-per-connection: bad size '%s'", arg);
+		cfg->reserve = (int64_t)v;
+		return 0;
+	}
 	case OPT_THREADS:
 		if (parse_uint(arg, 1, 256, &cfg->threads))
 			return fail("--threads: '%s' is not from 1 to 256", arg);

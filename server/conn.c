@@ -26,6 +26,12 @@ struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer)
 
 	if (!c)
 		return NULL;
+	/* An account at once; a reserve only once it negotiated an export. */
+	c->owner = arena_owner_create(srv->arena, 0, peer);
+	if (!c->owner) {
+		free(c);
+		return NULL;
+	}
 	c->srv = srv;
 	c->fd = fd;
 	c->phase = PHASE_HANDSHAKE;
@@ -58,20 +64,56 @@ void conn_attach(struct nsd_conn *c, struct nsd_loop *l)
 void conn_destroy(struct nsd_conn *c)
 {
 	for (unsigned int i = 0; i < c->nslot_blocks; i++)
-		pool_free(c->srv->pool, c->slot_block[i], SLOT_BLOCK);
+		arena_free(c->srv->arena, c->slot_block[i]);
+	arena_owner_destroy(c->owner);
+	atomic_fetch_sub(&c->srv->reserved, c->reserved);
 	free(c);
 }
 
-void *conn_pool_alloc(struct nsd_conn *c, size_t len, enum pool_class cls)
+void *conn_alloc(struct nsd_conn *c, size_t len, unsigned int flags)
 {
-	void *p = pool_alloc_or_wait(c->srv->pool, len, c->loop->id, cls);
+	void *p = arena_alloc_or_wait(c->srv->arena, c->owner, len, flags,
+				      c->loop->id);
 
 	if (!p) {
 		loop_wait_pool(c->loop, c);
-		if (cls == POOL_DATA)
+		if (!(flags & ARENA_CONTROL))
 			atomic_store(&c->srv->pool_starved_ms, loop_now_ms());
 	}
 	return p;
+}
+
+void conn_free(struct nsd_conn *c, void *p)
+{
+	arena_free(c->srv->arena, p);
+}
+
+/*
+ * The reserve that lets this connection always make progress, whatever the
+ * others hold: its request slots and, for a file export, one swap-sized
+ * request.  All reserves together stay within reserve_cap, so common memory
+ * remains for everything else.  -1 when it cannot be granted.
+ */
+int conn_reserve(struct nsd_conn *c, const struct nsd_export *e)
+{
+	struct nsd_server *srv = c->srv;
+	uint64_t want = e->kind == NSD_EXPORT_FILE ? srv->reserve_file
+						   : srv->reserve_mem;
+	uint64_t now = atomic_load(&srv->reserved);
+
+	if (!want || c->reserved)
+		return 0;
+	do {
+		if (now + want > srv->reserve_cap)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&srv->reserved, &now,
+					       now + want));
+	if (arena_owner_grow(c->owner, want)) {
+		atomic_fetch_sub(&srv->reserved, want);
+		return -1;
+	}
+	c->reserved = want;
+	return 0;
 }
 
 struct nsd_req *conn_get_req(struct nsd_conn *c)
@@ -85,7 +127,7 @@ struct nsd_req *conn_get_req(struct nsd_conn *c)
 			c->rx_wait |= RX_WAIT_SLOTS;
 			return NULL;
 		}
-		block = conn_pool_alloc(c, SLOT_BLOCK, POOL_CONTROL);
+		block = conn_alloc(c, SLOT_BLOCK, ARENA_CONTROL);
 		if (!block)
 			return NULL;
 		c->slot_block[c->nslot_blocks++] = block;
@@ -190,6 +232,7 @@ static int rx_payload(struct nsd_conn *c)
 			conn_fail(c, strerror(errno));
 		return -1;
 	}
+	c->rx_progress_ms = c->loop->now_ms;
 	if ((uint64_t)n < c->rx_left + sizeof(struct nbd_req_hdr))
 		note_short_read(c);
 	if ((uint64_t)n < c->rx_left) {
@@ -337,7 +380,7 @@ void conn_queue_reply(struct nsd_conn *c, struct nsd_req *r)
 void conn_release_req(struct nsd_conn *c, struct nsd_req *r)
 {
 	if (r->buf) {
-		pool_free(c->srv->pool, r->buf, r->buf_len);
+		conn_free(c, r->buf);
 		c->pool_held -= r->buf_len;
 		conn_resume(c, RX_WAIT_QUOTA);
 	}
@@ -371,7 +414,7 @@ static int flush_handshake(struct nsd_conn *c)
 	if (c->out_off < c->out_len)
 		return 0;
 	/* Nothing pending: give the block back until the next reply. */
-	pool_free(c->srv->pool, c->out, HS_OUT_SIZE);
+	conn_free(c, c->out);
 	c->out = NULL;
 	c->out_off = c->out_len = 0;
 	conn_resume(c, RX_WAIT_OUT);
@@ -508,11 +551,11 @@ void conn_fail(struct nsd_conn *c, const char *why)
 static void hs_buffers_free(struct nsd_conn *c)
 {
 	if (c->out) {
-		pool_free(c->srv->pool, c->out, HS_OUT_SIZE);
+		conn_free(c, c->out);
 		c->out = NULL;
 	}
 	if (c->opt_buf) {
-		pool_free(c->srv->pool, c->opt_buf, HS_OPT_MAX);
+		conn_free(c, c->opt_buf);
 		c->opt_buf = NULL;
 	}
 	c->out_len = c->out_off = 0;

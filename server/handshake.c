@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The fixed-newstyle handshake as a non-blocking state machine: it reads
- * from the connection's staging buffer (options larger than that go to a
- * pool block), and each option has its own small handler in a table.
- * Replies are built in a pool block that exists only while replies are
+ * from the connection's staging buffer (options larger than that go to an
+ * arena block), and each option has its own small handler in a table.
+ * Replies are built in an arena block that exists only while replies are
  * pending, so a thousand idle clients cost a thousand small structs.
  */
 #include <endian.h>
@@ -34,12 +34,12 @@ static uint32_t get32(const uint8_t *p)
 }
 
 /* The reply block is taken before an option is acted on, so replies never
- * fail for want of memory.  0 = wait for the pool. */
+ * fail for want of memory.  0 = wait for memory. */
 static int ensure_out(struct nsd_conn *c)
 {
 	if (c->out)
 		return 1;
-	c->out = conn_pool_alloc(c, HS_OUT_SIZE, POOL_CONTROL);
+	c->out = conn_alloc(c, HS_OUT_SIZE, ARENA_CONTROL);
 	c->out_len = c->out_off = 0;
 	return c->out != NULL;
 }
@@ -93,8 +93,8 @@ void hs_start(struct nsd_conn *c)
 	};
 	uint8_t *p;
 
-	/* A new client waits for pool memory like everyone else. */
-	c->out = pool_alloc(c->srv->pool, HS_OUT_SIZE);
+	c->out = arena_alloc(c->srv->arena, c->owner, HS_OUT_SIZE,
+			     ARENA_CONTROL);
 	p = out_room(c, sizeof(hello));
 	if (!p) {
 		conn_fail(c, "no buffer memory for a new client");
@@ -142,6 +142,10 @@ static void opt_export_name(struct nsd_conn *c, const uint8_t *data,
 	if (!e) {
 		/* This option cannot report errors: the spec says hang up. */
 		conn_fail(c, "EXPORT_NAME of an unknown export");
+		return;
+	}
+	if (conn_reserve(c, e)) {
+		conn_fail(c, "no memory left to reserve for another client");
 		return;
 	}
 	r.size = htobe64(e->size);
@@ -270,6 +274,12 @@ static void opt_info_go(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 		reply_err(c, NBD_REP_ERR_UNKNOWN, "no such export");
 		return;
 	}
+	/* Admission: only a client whose reserve is granted may start. */
+	if (c->opt == NBD_OPT_GO && conn_reserve(c, e)) {
+		reply_err(c, NBD_REP_ERR_POLICY,
+			  "server full: no memory left to reserve for another client");
+		return;
+	}
 	ie.type = htobe16(NBD_INFO_EXPORT);
 	ie.size = htobe64(e->size);
 	ie.tflags = htobe16(export_tflags(e, c->structured));
@@ -376,7 +386,7 @@ static int read_opt_hdr(struct nsd_conn *c)
 }
 
 /* Small options are parsed in the staging buffer; larger ones (long export
- * names) are collected in a pool block. */
+ * names) are collected in an arena block. */
 static int read_opt_data(struct nsd_conn *c)
 {
 	if (c->opt_len <= CONN_RXBUF) {
@@ -389,7 +399,7 @@ static int read_opt_data(struct nsd_conn *c)
 		return 1;
 	}
 	if (!c->opt_buf &&
-	    !(c->opt_buf = conn_pool_alloc(c, HS_OPT_MAX, POOL_CONTROL)))
+	    !(c->opt_buf = conn_alloc(c, HS_OPT_MAX, ARENA_CONTROL)))
 		return 0;
 	c->opt_got += (uint32_t)conn_take_staged(c, c->opt_buf + c->opt_got,
 						 c->opt_len - c->opt_got);
@@ -409,7 +419,7 @@ static int read_opt_data(struct nsd_conn *c)
 	/* A failed EXPORT_NAME closes the connection, which already gave the
 	 * block back. */
 	if (c->opt_buf) {
-		pool_free(c->srv->pool, c->opt_buf, HS_OPT_MAX);
+		conn_free(c, c->opt_buf);
 		c->opt_buf = NULL;
 	}
 	return 1;

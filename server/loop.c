@@ -275,6 +275,10 @@ static void check_timers(struct nsd_loop *l, int64_t now)
 			 now - c->tx_stalled_ms >= send_ms)
 			/* Its buffers are what the others are waiting for. */
 			conn_fail(c, "replies not taken while others wait for memory");
+		else if (contended && c->rx == RX_PAYLOAD && c->rx_req &&
+			 c->rx_req->buf && now - c->rx_progress_ms >= send_ms)
+			/* Likewise a buffer waiting for a payload that stalls. */
+			conn_fail(c, "payload stalled while others wait for memory");
 	}
 }
 
@@ -320,6 +324,7 @@ int loop_run_once(struct nsd_loop *l, int timeout_ms)
 	n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -1;
+	l->now_ms = loop_now_ms();
 	for (int i = 0; i < n; i++) {
 		struct nsd_conn *c = evs[i].data.ptr;
 		uint32_t e = evs[i].events;
@@ -343,7 +348,7 @@ int loop_run_once(struct nsd_loop *l, int timeout_ms)
 	}
 	run_ready(l);
 	run_dirty(l);
-	now = loop_now_ms();
+	now = l->now_ms;
 	if (now >= l->next_tick_ms) {
 		check_timers(l, now);
 		run_dirty(l);

@@ -120,14 +120,19 @@ static void accept_all(struct nsd_server *srv, struct listener *l,
 	}
 }
 
+/* SIGUSR1: one line; "pool_used" counts live buffers, the rest is the
+ * arena's own accounting (free, reserved, cached, fragmentation). */
 static void print_stats(struct nsd_server *srv)
 {
-	char used[32], cap[32];
+	struct arena_stats st;
+	char used[32], cap[32], detail[512];
 
-	size_format(pool_used(srv->pool), used, sizeof(used));
-	size_format(pool_capacity(srv->pool), cap, sizeof(cap));
-	fprintf(stderr, "netswapd: stats: connections=%u pool_used=%s pool_capacity=%s\n",
-		atomic_load(&srv->nconns), used, cap);
+	arena_stats(srv->arena, &st);
+	size_format(st.used, used, sizeof(used));
+	size_format(st.capacity, cap, sizeof(cap));
+	arena_stats_format(&st, detail, sizeof(detail));
+	fprintf(stderr, "netswapd: stats: connections=%u pool_used=%s pool_capacity=%s arena: %s\n",
+		atomic_load(&srv->nconns), used, cap, detail);
 }
 
 /* Accept until SIGTERM/SIGINT.  Returns 0 for a clean stop. */

@@ -6,8 +6,10 @@
  * staging buffer, serves memory exports inline (payloads move straight
  * between the socket and the export mapping), hands file I/O that would
  * block to a worker pool, and sends finished replies in batched sendmsg()
- * calls.  Every variable-size buffer comes from one bounded pool; when it is
- * empty a connection stops reading (backpressure) until memory returns.
+ * calls.  Every variable-size buffer comes from one bounded arena
+ * (lib/arena), each connection an owner with a reserve of its own; when
+ * memory is short a connection stops reading (backpressure) until it
+ * returns.
  */
 #ifndef NETSWAPD_H
 #define NETSWAPD_H
@@ -21,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "lib/arena/arena.h"
 #include "proto/nbd.h"
 
 #define NSD_VERSION "0.1.0"
@@ -68,6 +71,7 @@ struct nsd_config {
 	unsigned int threads;
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int send_timeout;	/* seconds; evicts only under contention */
+	int64_t reserve;		/* --reserve-per-connection, -1 = default */
 	char *pidfile;
 };
 
@@ -86,32 +90,6 @@ extern bool log_quiet;
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* ---- pool.c: the bounded buffer pool (a buddy allocator) ---- */
-
-#define POOL_MIN_SHIFT 12	/* 4 KiB blocks */
-
-struct nsd_pool;
-typedef void (*pool_wake_fn)(void *arg, unsigned int waiter);
-enum pool_class { POOL_DATA, POOL_CONTROL };
-
-struct nsd_pool *pool_create(uint64_t bytes, unsigned int max_shift);
-void pool_destroy(struct nsd_pool *p);
-/* NULL when the pool cannot satisfy @len now; never touches malloc. */
-void *pool_alloc(struct nsd_pool *p, size_t len);
-void pool_free(struct nsd_pool *p, void *ptr, size_t len);
-size_t pool_block_size(size_t len);
-uint64_t pool_used(struct nsd_pool *p);
-uint64_t pool_capacity(struct nsd_pool *p);
-size_t pool_max_alloc(struct nsd_pool *p);
-/* As pool_alloc(), but a failure registers @waiter: the next pool_free()
- * calls the waker for it (once, from the freeing thread).  POOL_DATA may
- * not use the reserve; POOL_CONTROL (and pool_alloc) may. */
-void *pool_alloc_or_wait(struct nsd_pool *p, size_t len, unsigned int waiter,
-			 enum pool_class cls);
-void pool_set_reserve(struct nsd_pool *p, uint64_t bytes);
-uint64_t pool_data_capacity(struct nsd_pool *p);
-void pool_set_waker(struct nsd_pool *p, pool_wake_fn fn, void *arg);
 
 /* ---- export.c: what is served ---- */
 
@@ -163,7 +141,7 @@ struct nsd_req {
 	uint16_t type;
 	uint16_t flags;
 	uint32_t error;		/* NBD error for the reply, 0 = success */
-	void *buf;		/* pool buffer (file exports), or NULL */
+	void *buf;		/* arena buffer (file exports), or NULL */
 	size_t buf_len;
 	const char *data;	/* reply payload: export mapping or @buf */
 	uint32_t data_len;
@@ -186,15 +164,15 @@ enum hs_state {
 enum rx_state { RX_HDR, RX_PAYLOAD, RX_DISCARD };
 
 /* Why a connection has stopped reading for now. */
-#define RX_WAIT_POOL	(1U << 0)	/* buffer pool exhausted */
+#define RX_WAIT_POOL	(1U << 0)	/* buffer memory exhausted */
 #define RX_WAIT_SLOTS	(1U << 1)	/* too many requests in flight */
 #define RX_WAIT_TX	(1U << 2)	/* client not reading its replies */
 #define RX_WAIT_OUT	(1U << 3)	/* handshake reply not yet sent */
-#define RX_WAIT_QUOTA	(1U << 4)	/* connection holds its pool share */
+#define RX_WAIT_QUOTA	(1U << 4)	/* connection holds its memory share */
 #define RX_STOP		(1U << 5)	/* DISC, EOF, error or shutdown */
 
 #define CONN_RXBUF 2048		/* header staging: 73 requests per recv */
-#define SLOT_BLOCK 4096		/* request slots come from the pool in these */
+#define SLOT_BLOCK 4096		/* request slots come from the arena in these */
 #define SLOTS_PER_BLOCK (SLOT_BLOCK / sizeof(struct nsd_req))
 #define SLOT_BLOCKS 16
 #define CONN_MAX_INFLIGHT (SLOT_BLOCKS * SLOTS_PER_BLOCK)
@@ -226,13 +204,22 @@ struct nsd_conn {
 	uint32_t opt;
 	uint32_t opt_len;
 	uint32_t opt_got;
-	uint8_t *opt_buf;	/* pool block while an option is large */
+	uint8_t *opt_buf;	/* arena block while an option is large */
 	uint64_t discard_left;
-	uint8_t *out;		/* pool block while replies are pending */
+	uint8_t *out;		/* arena block while replies are pending */
 	uint32_t out_len, out_off;
 	int list_next;
 
-	/* request slots: carved from pool blocks, kept until close */
+	/* requests waiting for a worker (guarded by the workers' lock) */
+	struct nsd_req *wq_head, *wq_tail;
+	struct nsd_conn *wq_next;
+	bool wq_queued;
+
+	/* its account and reserve in the arena */
+	struct arena_owner *owner;
+	uint64_t reserved;	/* bytes of reserve granted at GO */
+
+	/* request slots: carved from arena blocks, kept until close */
 	struct nsd_req *free_reqs;
 	void *slot_block[SLOT_BLOCKS];
 	unsigned int nslot_blocks;
@@ -248,8 +235,9 @@ struct nsd_conn {
 	struct nsd_req *txq_head, *txq_tail;
 	size_t tx_off;		/* bytes of txq_head already sent */
 	int64_t tx_stalled_ms;	/* replies queued, none sent since (0 = no) */
+	int64_t rx_progress_ms;	/* last payload bytes received */
 	uint64_t txq_bytes;
-	uint64_t pool_held;
+	uint64_t pool_held;	/* payload bytes held, for the quota */
 
 	uint32_t rx_start, rx_end;
 	uint8_t rxbuf[CONN_RXBUF];
@@ -259,11 +247,15 @@ struct nsd_conn {
 struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer);
 void conn_attach(struct nsd_conn *c, struct nsd_loop *l);
 void conn_destroy(struct nsd_conn *c);
-/* A free request slot, or NULL with the connection queued for the pool. */
+/* A free request slot, or NULL with the connection queued for memory. */
 struct nsd_req *conn_get_req(struct nsd_conn *c);
 void conn_unget_req(struct nsd_conn *c, struct nsd_req *r);
-/* Pool memory for this connection, or NULL with it queued for the pool. */
-void *conn_pool_alloc(struct nsd_conn *c, size_t len, enum pool_class cls);
+/* Arena memory for this connection (@flags: ARENA_CONTROL for handshake
+ * and slot blocks), or NULL with it queued until memory returns. */
+void *conn_alloc(struct nsd_conn *c, size_t len, unsigned int flags);
+void conn_free(struct nsd_conn *c, void *p);
+/* Grant the connection its reserve for the transmission phase. */
+int conn_reserve(struct nsd_conn *c, const struct nsd_export *e);
 int conn_discard(struct nsd_conn *c);
 void conn_process(struct nsd_conn *c);
 void conn_flush(struct nsd_conn *c);
@@ -283,7 +275,7 @@ void hs_start(struct nsd_conn *c);
 void hs_process(struct nsd_conn *c);
 
 /* request.c */
-/* Returns 1 if consumed, 0 if the header must wait (pool), -1 if fatal. */
+/* Returns 1 if consumed, 0 if the header must wait (memory), -1 if fatal. */
 int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h);
 void req_payload_done(struct nsd_conn *c, struct nsd_req *r);
 void req_finish(struct nsd_req *r);
@@ -309,22 +301,27 @@ struct nsd_loop {
 	struct nsd_conn *grave;		/* closed, freed when unreferenced */
 	struct nsd_conn *ready;		/* conns with input to process */
 	struct nsd_conn *dirty;		/* conns with replies to send */
-	struct nsd_conn *pool_waiters;	/* FIFO of conns waiting for pool */
+	struct nsd_conn *pool_waiters;	/* FIFO of conns waiting for memory */
 	struct nsd_conn *pool_waiters_tail;
 	unsigned int nconns;
 	bool started;
 	bool stopping;
 	int64_t stop_deadline_ms;
 	int64_t next_tick_ms;
+	int64_t now_ms;			/* at the last wake-up */
 };
 
 struct nsd_server {
 	struct nsd_config *cfg;
 	struct nsd_export exports[NSD_MAX_EXPORTS];
 	int nexports;
-	struct nsd_pool *pool;
+	struct arena *arena;
 	uint32_t max_payload;
 	uint64_t conn_pool_quota;	/* request buffers one conn may hold */
+	uint64_t reserve_mem;		/* reserve granted per conn, by export */
+	uint64_t reserve_file;
+	uint64_t reserve_cap;		/* all reserves together at most this */
+	_Atomic uint64_t reserved;	/* granted now */
 	atomic_llong pool_starved_ms;	/* last time a data allocation failed */
 	unsigned int next_loop;
 	struct nsd_loop *loops;

@@ -202,7 +202,7 @@ static void to_worker(struct nsd_req *r)
 	workers_submit(r->conn->srv->workers, r);
 }
 
-/* A write's payload has fully arrived (in the mapping or a pool buffer). */
+/* A write's payload has fully arrived (in the mapping or an arena buffer). */
 void req_payload_done(struct nsd_conn *c, struct nsd_req *r)
 {
 	int rc;
@@ -236,6 +236,7 @@ static void start_payload(struct nsd_conn *c, struct nsd_req *r, char *dst)
 	c->rx_dst = dst + got;
 	c->rx_left = r->len - got;
 	c->rx = RX_PAYLOAD;
+	c->rx_progress_ms = c->loop->now_ms;
 }
 
 static void run_mem(struct nsd_conn *c, struct nsd_req *r)
@@ -339,12 +340,12 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 	r->flags = be16toh(h->flags);
 	r->error = validate(c, r);
 	if (needs_buffer(c, r)) {
-		r->buf_len = pool_block_size(r->len);
+		r->buf_len = arena_block_size(c->srv->arena, r->len);
 		if (c->pool_held + r->buf_len > c->srv->conn_pool_quota) {
 			c->rx_wait |= RX_WAIT_QUOTA;
 			r->buf_len = 0;
 		} else {
-			r->buf = conn_pool_alloc(c, r->len, POOL_DATA);
+			r->buf = conn_alloc(c, r->len, 0);
 		}
 		if (!r->buf) {
 			conn_unget_req(c, r);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The server's lifecycle: exports, pool, loops and workers; admission of
+/* The server's lifecycle: exports, arena, loops and workers; admission of
  * accepted sockets; graceful shutdown. */
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -10,9 +10,10 @@
 
 #include "netswapd.h"
 
-#define MAX_PAYLOAD_SHIFT 25	/* 32 MiB: the spec's "never a DoS" size */
+#define MAX_PAYLOAD (32U << 20)	/* the spec's "never a DoS" size */
+#define SWAP_REQUEST (128U << 10)	/* netswap.ko's largest request */
 
-static void pool_waker(void *arg, unsigned int waiter)
+static void arena_waker(void *arg, unsigned int waiter)
 {
 	struct nsd_server *srv = arg;
 
@@ -20,21 +21,18 @@ static void pool_waker(void *arg, unsigned int waiter)
 		loop_pool_wake(&srv->loops[waiter]);
 }
 
-/* The largest payload is half the pool at most, so two clients sending
+/* The largest payload is half the arena at most, so two clients sending
  * maximum-size writes cannot lock each other out for good. */
-static unsigned int payload_shift(uint64_t buffer_memory)
+static uint32_t max_payload(uint64_t capacity)
 {
-	unsigned int s = MAX_PAYLOAD_SHIFT;
-
-	while (s > POOL_MIN_SHIFT && (1ULL << s) > buffer_memory / 2)
-		s--;
-	return s;
+	return capacity / 2 < MAX_PAYLOAD ? (uint32_t)(capacity / 2)
+					  : MAX_PAYLOAD;
 }
 
-/* Pool bytes that payloads may not take, kept for handshakes and request
- * slots: an eighth, at least enough for a few dozen clients, at most 8 MiB.
- * The largest payload (half the pool) always fits beside it. */
-static uint64_t control_reserve(uint64_t capacity)
+/* Memory payloads may not take, kept for handshakes, request slots and new
+ * reserves: an eighth, at least enough for a few dozen clients, at most
+ * 8 MiB.  The largest payload (half the arena) always fits beside it. */
+static uint64_t control_floor(uint64_t capacity)
 {
 	uint64_t r = capacity / 8;
 
@@ -43,10 +41,39 @@ static uint64_t control_reserve(uint64_t capacity)
 	return r > (8U << 20) ? 8U << 20 : r;
 }
 
+/*
+ * Reserves per connection.  The default guarantees a swap client progress:
+ * its request slots, and for a file export one request of the largest size
+ * netswap.ko sends (memory exports receive payloads in place and need no
+ * buffer).  One 32 MiB request per connection would admit two clients into
+ * 64 MiB; larger requests use common memory and wait when it is short.
+ * All reserves together are capped at half the arena.
+ */
+static void set_reserves(struct nsd_server *srv, uint64_t capacity)
+{
+	int64_t r = srv->cfg->reserve;
+
+	if (r >= 0) {
+		srv->reserve_mem = srv->reserve_file = (uint64_t)r;
+	} else {
+		srv->reserve_mem = SLOT_BLOCK;
+		srv->reserve_file = SLOT_BLOCK +
+			(srv->max_payload < SWAP_REQUEST ? srv->max_payload
+							 : SWAP_REQUEST);
+	}
+	srv->reserve_cap = capacity / 2;
+}
+
 int server_init(struct nsd_server *srv, struct nsd_config *cfg)
 {
-	unsigned int shift = payload_shift(cfg->buffer_memory);
 	unsigned int nworkers = 2 * cfg->threads + 2;
+	struct arena_params ap = {
+		.bytes = cfg->buffer_memory,
+		.unit_shift = 5,
+		.max_owners = cfg->max_connections + 64,
+		.max_threads = cfg->threads + 2,
+	};
+	uint64_t capacity;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = cfg;
@@ -56,18 +83,22 @@ int server_init(struct nsd_server *srv, struct nsd_config *cfg)
 			goto fail;
 		srv->nexports++;
 	}
-	srv->pool = pool_create(cfg->buffer_memory, shift);
-	if (!srv->pool) {
-		log_err("cannot reserve %llu bytes of buffer memory",
-			(unsigned long long)cfg->buffer_memory);
+	if (ap.max_owners > ARENA_MAX_OWNERS)
+		ap.max_owners = ARENA_MAX_OWNERS;
+	srv->arena = arena_create(&ap);
+	if (!srv->arena) {
+		log_err("cannot reserve %llu bytes of buffer memory: %s",
+			(unsigned long long)cfg->buffer_memory, strerror(errno));
 		goto fail;
 	}
-	srv->max_payload = 1U << shift;
-	pool_set_reserve(srv->pool, control_reserve(pool_capacity(srv->pool)));
-	srv->conn_pool_quota = pool_data_capacity(srv->pool) / 4;
+	capacity = arena_capacity(srv->arena);
+	srv->max_payload = max_payload(capacity);
+	arena_set_floor(srv->arena, control_floor(capacity));
+	srv->conn_pool_quota = (capacity - control_floor(capacity)) / 4;
 	if (srv->conn_pool_quota < srv->max_payload)
 		srv->conn_pool_quota = srv->max_payload;
-	pool_set_waker(srv->pool, pool_waker, srv);
+	set_reserves(srv, capacity);
+	arena_set_waker(srv->arena, arena_waker, srv);
 	srv->loops = calloc(cfg->threads, sizeof(*srv->loops));
 	if (!srv->loops)
 		goto fail;
@@ -94,8 +125,9 @@ void server_destroy(struct nsd_server *srv)
 	free(srv->loops);
 	srv->loops = NULL;
 	srv->nloops = 0;
-	pool_destroy(srv->pool);
-	srv->pool = NULL;
+	if (srv->arena)
+		arena_destroy(srv->arena);
+	srv->arena = NULL;
 	for (int i = 0; i < srv->nexports; i++)
 		export_close(&srv->exports[i]);
 	srv->nexports = 0;
@@ -132,6 +164,7 @@ void server_accept(struct nsd_server *srv, int fd, const struct sockaddr *sa)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = conn_new(srv, fd, peer);
 	if (!c) {
+		log_warn("%s: refused: no room for another client", peer);
 		close(fd);
 		return;
 	}

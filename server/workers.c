@@ -2,8 +2,10 @@
 /*
  * Worker threads for file I/O that may block (cache misses, fdatasync,
  * fallocate), so a slow disk never stalls the event loops and the memory
- * exports they serve.  One FIFO queue; results go back through
- * loop_post_completion().
+ * exports they serve.  Each connection queues its requests in order, and
+ * the workers take one request per connection in turn: a client with 128
+ * large writes queued delays another client's single write by at most one
+ * of them, not by all.  Results go back through loop_post_completion().
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,13 +13,41 @@
 #include "netswapd.h"
 
 struct nsd_workers {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	/* also guards every conn's wq_* fields */
 	pthread_cond_t cond;
-	struct nsd_req *head, *tail;
+	struct nsd_conn *turn_head, *turn_tail;	/* conns with queued work */
 	bool stop;
 	unsigned int n;
 	pthread_t threads[];
 };
+
+/* The next connection in turn gives up its oldest request.  Lock held. */
+static struct nsd_req *take(struct nsd_workers *w)
+{
+	struct nsd_conn *c = w->turn_head;
+	struct nsd_req *r;
+
+	if (!c)
+		return NULL;
+	w->turn_head = c->wq_next;
+	if (!w->turn_head)
+		w->turn_tail = NULL;
+	r = c->wq_head;
+	c->wq_head = r->next;
+	if (c->wq_head) {
+		/* More to do: to the back of the line. */
+		c->wq_next = NULL;
+		if (w->turn_tail)
+			w->turn_tail->wq_next = c;
+		else
+			w->turn_head = c;
+		w->turn_tail = c;
+	} else {
+		c->wq_tail = NULL;
+		c->wq_queued = false;
+	}
+	return r;
+}
 
 static void *worker_main(void *arg)
 {
@@ -27,14 +57,9 @@ static void *worker_main(void *arg)
 		struct nsd_req *r;
 
 		pthread_mutex_lock(&w->lock);
-		while (!w->head && !w->stop)
+		while (!w->turn_head && !w->stop)
 			pthread_cond_wait(&w->cond, &w->lock);
-		r = w->head;
-		if (r) {
-			w->head = r->next;
-			if (!w->head)
-				w->tail = NULL;
-		}
+		r = take(w);
 		pthread_mutex_unlock(&w->lock);
 		if (!r)
 			return NULL;	/* stopping and drained */
@@ -62,13 +87,24 @@ struct nsd_workers *workers_start(unsigned int n)
 
 void workers_submit(struct nsd_workers *w, struct nsd_req *r)
 {
+	struct nsd_conn *c = r->conn;
+
 	r->next = NULL;
 	pthread_mutex_lock(&w->lock);
-	if (w->tail)
-		w->tail->next = r;
+	if (c->wq_tail)
+		c->wq_tail->next = r;
 	else
-		w->head = r;
-	w->tail = r;
+		c->wq_head = r;
+	c->wq_tail = r;
+	if (!c->wq_queued) {
+		c->wq_queued = true;
+		c->wq_next = NULL;
+		if (w->turn_tail)
+			w->turn_tail->wq_next = c;
+		else
+			w->turn_head = c;
+		w->turn_tail = c;
+	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }

@@ -130,32 +130,6 @@ static size_t pow2_c(void *p, size_t len)
 	return pow2_size(len);
 }
 
-/* ---- netswapd's pool today: a buddy of 4 KiB blocks under a mutex ---- */
-
-static struct nsd_pool *NP;
-
-static int nsd_pool_init(uint64_t region)
-{
-	NP = pool_create(region, 25);
-	return NP ? 0 : -1;
-}
-
-static void *nsd_pool_a(size_t len)
-{
-	return pool_alloc(NP, len);
-}
-
-static void nsd_pool_f(void *p, size_t len)
-{
-	pool_free(NP, p, len);
-}
-
-static size_t nsd_pool_c(void *p, size_t len)
-{
-	(void)p;
-	return pool_block_size(len);
-}
-
 /* ---- malloc and friends ---- */
 
 static void *(*m_alloc)(size_t);
@@ -249,11 +223,6 @@ static const struct allocator kmalloc = {
 	"kmalloc", "the same with today's kmalloc-96 and -192 caches",
 	kmalloc_i, pow2_alloc, pow2_free, pow2_c, pow2_frag, false, NULL, NULL, NULL,
 };
-static const struct allocator nsd_pool = {
-	"netswapd-pool", "server/pool.c as it is: 4 KiB buddy, one mutex",
-	nsd_pool_init, nsd_pool_a, nsd_pool_f, nsd_pool_c, NULL, false,
-	NULL, NULL, NULL,
-};
 static const struct allocator glibc = {
 	"glibc", "glibc malloc (this process's)", glibc_init,
 	m_a, m_f, m_c, NULL, false, NULL, NULL, NULL,
@@ -269,5 +238,5 @@ static const struct allocator tcmalloc = {
 
 const struct allocator *const allocators[] = {
 	&arena_nta16, &arena_nta, &arena_nta64, &arena_srog, &arena_owner,
-	&pow2, &kmalloc, &nsd_pool, &glibc, &jemalloc, &tcmalloc, NULL,
+	&pow2, &kmalloc, &glibc, &jemalloc, &tcmalloc, NULL,
 };

@@ -8,8 +8,8 @@
  * (fuzz the handshake from the first byte), or a canned handshake that
  * reaches the transmission phase, with or without structured replies, on
  * either export.  Oracles, beyond the sanitizers: the connection must end
- * once the client's stream ends, every pool byte must come back, and the
- * server's output must be well-formed NBD.
+ * once the client's stream ends, every arena byte and reserve must come
+ * back, and the server's output must be well-formed NBD.
  */
 #include <endian.h>
 #include <fcntl.h>
@@ -187,10 +187,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2], big = 1 << 20;
 	bool eof_sent = false;
 	struct nsd_conn *c;
-	uint64_t pool_before = pool_used(srv.pool);
+	struct arena_stats st;
+	uint64_t pool_before;
 
 	if (size == 0)
 		return 0;
+	arena_stats(srv.arena, &st);
+	pool_before = st.used;
 	stream = malloc(size + 128);
 	if (data[0] & 1)
 		n = prelude(data[0], stream);
@@ -225,10 +228,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz: connection did not end after its input\n");
 		abort();
 	}
-	if (pool_used(srv.pool) != pool_before) {
-		fprintf(stderr, "fuzz: pool leak: %llu -> %llu bytes\n",
+	arena_stats(srv.arena, &st);
+	if (st.used != pool_before || st.reserved != 0 ||
+	    atomic_load(&srv.reserved) != 0) {
+		fprintf(stderr, "fuzz: leak: used %llu -> %llu bytes, %llu reserved\n",
 			(unsigned long long)pool_before,
-			(unsigned long long)pool_used(srv.pool));
+			(unsigned long long)st.used,
+			(unsigned long long)st.reserved);
 		abort();
 	}
 	close(sv[1]);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A recorder of netswapd's buffer allocations, linked into a copy of the
- * unmodified server with ld --wrap: every pool_alloc(), pool_alloc_or_wait()
- * and pool_free() call goes through here first, and one line per event is
- * written to $NETSWAPD_ALLOC_TRACE: "a ID LEN" (the size asked, before the
- * pool rounds it) or "f ID".  IDs are reused once freed, so they stay as
+ * unmodified server with ld --wrap: every arena_alloc(),
+ * arena_alloc_or_wait() and arena_free() call the server makes goes
+ * through here first, and one line per event is written to
+ * $NETSWAPD_ALLOC_TRACE: "a ID LEN" (the size asked, before the arena
+ * rounds it) or "f ID".  IDs are reused once freed, so they stay as
  * small as the number of live buffers.  bench/alloc/record-trace builds it
  * and runs fio against it; bench-alloc replays the trace.
  */
@@ -17,14 +18,18 @@
 
 #define SLOTS (1U << 16)	/* live buffers tracked at most */
 
-void *__real_pool_alloc(struct nsd_pool *p, size_t len);
-void *__real_pool_alloc_or_wait(struct nsd_pool *p, size_t len,
-				unsigned int waiter, enum pool_class cls);
-void __real_pool_free(struct nsd_pool *p, void *ptr, size_t len);
-void *__wrap_pool_alloc(struct nsd_pool *p, size_t len);
-void *__wrap_pool_alloc_or_wait(struct nsd_pool *p, size_t len,
-				unsigned int waiter, enum pool_class cls);
-void __wrap_pool_free(struct nsd_pool *p, void *ptr, size_t len);
+void *__real_arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
+			 unsigned int flags);
+void *__real_arena_alloc_or_wait(struct arena *a, struct arena_owner *o,
+				 size_t len, unsigned int flags,
+				 unsigned int waiter);
+void __real_arena_free(struct arena *a, void *ptr);
+void *__wrap_arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
+			 unsigned int flags);
+void *__wrap_arena_alloc_or_wait(struct arena *a, struct arena_owner *o,
+				 size_t len, unsigned int flags,
+				 unsigned int waiter);
+void __wrap_arena_free(struct arena *a, void *ptr);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *out;
@@ -89,27 +94,29 @@ static void record_free(void *ptr)
 	pthread_mutex_unlock(&lock);
 }
 
-void *__wrap_pool_alloc(struct nsd_pool *p, size_t len)
+void *__wrap_arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
+			 unsigned int flags)
 {
-	void *r = __real_pool_alloc(p, len);
+	void *r = __real_arena_alloc(a, o, len, flags);
 
 	if (r)
 		record_alloc(r, len);
 	return r;
 }
 
-void *__wrap_pool_alloc_or_wait(struct nsd_pool *p, size_t len,
-				unsigned int waiter, enum pool_class cls)
+void *__wrap_arena_alloc_or_wait(struct arena *a, struct arena_owner *o,
+				 size_t len, unsigned int flags,
+				 unsigned int waiter)
 {
-	void *r = __real_pool_alloc_or_wait(p, len, waiter, cls);
+	void *r = __real_arena_alloc_or_wait(a, o, len, flags, waiter);
 
 	if (r)
 		record_alloc(r, len);
 	return r;
 }
 
-void __wrap_pool_free(struct nsd_pool *p, void *ptr, size_t len)
+void __wrap_arena_free(struct arena *a, void *ptr)
 {
 	record_free(ptr);
-	__real_pool_free(p, ptr, len);
+	__real_arena_free(a, ptr);
 }
