@@ -28,7 +28,7 @@ CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
 HEADERS := $(wildcard proto/*.h lib/*.h server/*.h cli/*.h)
 # The network buffer arena (lib/arena/): linked wherever lib/ is.
 LIB_SRC += $(wildcard lib/arena/*.c)
-HEADERS += $(wildcard lib/arena/*.h)
+HEADERS += $(wildcard lib/arena/*.h tests/unit/*.h)
 
 REL := build/rel
 ASAN := build/asan

@@ -191,6 +191,22 @@ ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
 	}
 }
 
+ssize_t conn_fill_staging(struct nsd_conn *c)
+{
+	ssize_t n;
+
+	if (c->rx_start) {
+		memmove(c->rxbuf, c->rxbuf + c->rx_start,
+			c->rx_end - c->rx_start);
+		c->rx_end -= c->rx_start;
+		c->rx_start = 0;
+	}
+	n = conn_recv(c, c->rxbuf + c->rx_end, CONN_RXBUF - c->rx_end);
+	if (n > 0)
+		c->rx_end += (uint32_t)n;
+	return n;
+}
+
 size_t conn_take_staged(struct nsd_conn *c, void *dst, size_t len)
 {
 	size_t have = c->rx_end - c->rx_start;
@@ -277,7 +293,6 @@ static void rx_transmission(struct nsd_conn *c)
 {
 	const size_t hsz = sizeof(struct nbd_req_hdr);
 	unsigned int budget = 256;
-	ssize_t n;
 	int rc;
 
 	while (!c->dead) {
@@ -323,18 +338,8 @@ static void rx_transmission(struct nsd_conn *c)
 			}
 			continue;
 		}
-		if (!c->can_read)
+		if (!c->can_read || conn_fill_staging(c) <= 0)
 			return;
-		if (c->rx_start) {
-			memmove(c->rxbuf, c->rxbuf + c->rx_start,
-				c->rx_end - c->rx_start);
-			c->rx_end -= c->rx_start;
-			c->rx_start = 0;
-		}
-		n = conn_recv(c, c->rxbuf + c->rx_end, CONN_RXBUF - c->rx_end);
-		if (n <= 0)
-			return;
-		c->rx_end += (uint32_t)n;
 	}
 }
 

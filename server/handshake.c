@@ -323,22 +323,9 @@ static void opt_dispatch(struct nsd_conn *c, const uint8_t *data)
 /* Make @n bytes available in the staging buffer.  1 = there, 0 = wait. */
 static int need(struct nsd_conn *c, uint32_t n)
 {
-	while (c->rx_end - c->rx_start < n) {
-		ssize_t got;
-
-		if (!c->can_read)
+	while (c->rx_end - c->rx_start < n)
+		if (!c->can_read || conn_fill_staging(c) <= 0)
 			return 0;
-		if (c->rx_start) {
-			memmove(c->rxbuf, c->rxbuf + c->rx_start,
-				c->rx_end - c->rx_start);
-			c->rx_end -= c->rx_start;
-			c->rx_start = 0;
-		}
-		got = conn_recv(c, c->rxbuf + c->rx_end, CONN_RXBUF - c->rx_end);
-		if (got <= 0)
-			return 0;
-		c->rx_end += (uint32_t)got;
-	}
 	return 1;
 }
 

@@ -267,6 +267,8 @@ void conn_release_req(struct nsd_conn *c, struct nsd_req *r);
 /* Receive into @dst; returns bytes, 0 on EAGAIN (can_read cleared), -1 on
  * EOF or error (connection failed). */
 ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len);
+/* Compact the staging buffer and receive more into it (as conn_recv). */
+ssize_t conn_fill_staging(struct nsd_conn *c);
 /* Take @len staged bytes into @dst; returns how many were there. */
 size_t conn_take_staged(struct nsd_conn *c, void *dst, size_t len);
 

@@ -21,6 +21,17 @@ struct nsd_workers {
 	pthread_t threads[];
 };
 
+/* @c to the back of the line.  Lock held. */
+static void turn_append(struct nsd_workers *w, struct nsd_conn *c)
+{
+	c->wq_next = NULL;
+	if (w->turn_tail)
+		w->turn_tail->wq_next = c;
+	else
+		w->turn_head = c;
+	w->turn_tail = c;
+}
+
 /* The next connection in turn gives up its oldest request.  Lock held. */
 static struct nsd_req *take(struct nsd_workers *w)
 {
@@ -35,13 +46,7 @@ static struct nsd_req *take(struct nsd_workers *w)
 	r = c->wq_head;
 	c->wq_head = r->next;
 	if (c->wq_head) {
-		/* More to do: to the back of the line. */
-		c->wq_next = NULL;
-		if (w->turn_tail)
-			w->turn_tail->wq_next = c;
-		else
-			w->turn_head = c;
-		w->turn_tail = c;
+		turn_append(w, c);	/* more to do */
 	} else {
 		c->wq_tail = NULL;
 		c->wq_queued = false;
@@ -98,12 +103,7 @@ void workers_submit(struct nsd_workers *w, struct nsd_req *r)
 	c->wq_tail = r;
 	if (!c->wq_queued) {
 		c->wq_queued = true;
-		c->wq_next = NULL;
-		if (w->turn_tail)
-			w->turn_tail->wq_next = c;
-		else
-			w->turn_head = c;
-		w->turn_tail = c;
+		turn_append(w, c);
 	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);

@@ -50,21 +50,32 @@ start_netswapd() {
 
 start_server_bin() {
 	local name=$1 bin=$2; shift 2
-	local out="$T/$name.out" err="$T/$name.err" port=
+	start_listening "$name" "$bin" --listen 127.0.0.1:0 "$@"
+}
+
+# start_listening NAME BIN ARGS...: like start_server_bin, but the caller
+# gives every --listen; NAME_LISTEN gets the first "listening" line's
+# address (ADDR:PORT or unix:PATH), NAME_PORT its port if it has one,
+# NAME_OUT the server's stdout file.
+start_listening() {
+	local name=$1 bin=$2; shift 2
+	local out="$T/$name.out" err="$T/$name.err" addr=
 	: >"$out"	# exists before the first look at it below
-	"$bin" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
+	"$bin" "$@" >"$out" 2>"$err" &
 	local pid=$!
 	_pids+=("$pid")
 	for _ in $(seq 1 200); do
-		port=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" | head -1)
-		[ -n "$port" ] && break
+		addr=$(sed -n 's/^listening //p' "$out" | head -1)
+		[ -n "$addr" ] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; fail "$name exited at start"; }
 		sleep 0.05
 	done
-	[ -n "$port" ] || fail "$name did not print its port"
+	[ -n "$addr" ] || fail "$name did not print where it listens"
 	printf -v "${name}_PID" '%s' "$pid"
-	printf -v "${name}_PORT" '%s' "$port"
+	printf -v "${name}_LISTEN" '%s' "$addr"
+	printf -v "${name}_PORT" '%s' "${addr##*:}"
 	printf -v "${name}_ERR" '%s' "$err"
+	printf -v "${name}_OUT" '%s' "$out"
 }
 
 # stop_server PID: SIGTERM and wait; returns the exit status.

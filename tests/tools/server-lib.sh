@@ -61,26 +61,3 @@ print(int(float(m.group(1)) * (1 << shift) / 1024))
 EOF
 }
 
-# start_listening NAME BIN ARGS...: like start_server_bin, but the caller
-# gives every --listen; NAME_LISTEN gets the first "listening" line's
-# address (ADDR:PORT or unix:PATH), NAME_PORT its port if it has one.
-start_listening() {
-	local name=$1 bin=$2; shift 2
-	local out="$T/$name.out" err="$T/$name.err" addr=
-	: >"$out"
-	"$bin" "$@" >"$out" 2>"$err" &
-	local pid=$!
-	_pids+=("$pid")
-	for _ in $(seq 1 200); do
-		addr=$(sed -n 's/^listening //p' "$out" | head -1)
-		[ -n "$addr" ] && break
-		kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; fail "$name exited at start"; }
-		sleep 0.05
-	done
-	[ -n "$addr" ] || fail "$name did not print where it listens"
-	printf -v "${name}_PID" '%s' "$pid"
-	printf -v "${name}_LISTEN" '%s' "$addr"
-	printf -v "${name}_PORT" '%s' "${addr##*:}"
-	printf -v "${name}_ERR" '%s' "$err"
-	printf -v "${name}_OUT" '%s' "$out"
-}

@@ -10,17 +10,7 @@
 #include <string.h>
 
 #include "lib/arena/arena.h"
-
-static int fails;
-
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                   \
-			fails++;                                          \
-		}                                                         \
-	} while (0)
+#include "tests/unit/check.h"
 
 #define MIB (1U << 20)
 #define KIB (1U << 10)

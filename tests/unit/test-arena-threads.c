@@ -10,17 +10,7 @@
 #include <string.h>
 
 #include "lib/arena/arena.h"
-
-static int fails;
-
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                   \
-			__atomic_fetch_add(&fails, 1, __ATOMIC_RELAXED);  \
-		}                                                         \
-	} while (0)
+#include "tests/unit/check.h"
 
 #define MIB (1U << 20)
 

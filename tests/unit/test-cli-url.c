@@ -4,17 +4,7 @@
 #include <string.h>
 
 #include "cli/netswap.h"
-
-static int fails;
-
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                   \
-			fails++;                                          \
-		}                                                         \
-	} while (0)
+#include "tests/unit/check.h"
 
 static void ok(const char *s, const char *host, const char *port,
 	       const char *export)
