@@ -5,7 +5,7 @@
 # (tests/tools/nbd-corrupt-proxy.c), and the smoke run must end FAIL with
 # "page mismatch".  Smaller guest and a short grace: the verdict is decided
 # at the first bad page.
-# limit: 900
+# limit: 1800
 # shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 

@@ -4,7 +4,7 @@
 # forwarding after 64 MiB of swap writes, connections left open) must end
 # in FAIL "stall", well before the stock client's own 60 s timeout, with
 # QEMU and every peer gone afterwards.
-# limit: 900
+# limit: 1800
 # shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 

@@ -4,7 +4,7 @@
 # 2x-RAM memhog to kernel nbd.ko + nbd-client against netswapd over QEMU
 # user networking, and every page verifies.  The run itself takes about two
 # minutes; the limit leaves room for waiting on the machine's QEMU lock.
-# limit: 900
+# limit: 1800
 # shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 

@@ -7,6 +7,8 @@
 guest_attach() {
 	nbd-client "$1" "$2" /dev/nbd0 -N "$3" -t "${ns_nbd_timeout:-60}" \
 		-swap >&2 || return 1
+	# What the kernel took as the request timeout (ms), for the record.
+	echo "nbd0 io_timeout=$(cat /sys/block/nbd0/queue/io_timeout 2>/dev/null)" >&2
 	echo /dev/nbd0
 }
 
