@@ -70,6 +70,7 @@ struct arena *arena_create(const struct arena_params *p)
 	if (!a)
 		return NULL;
 	a->shift = shift;
+	a->unit_mask = (1U << shift) - 1;
 	a->flags = p->flags;
 	a->nunits = (uint32_t)nunits;
 	a->capacity = nunits << shift;
@@ -100,11 +101,11 @@ struct arena *arena_create(const struct arena_params *p)
 	a->tc_max_units = units_of(a, p->tcache_max_block ? p->tcache_max_block :
 						    256U << 10);
 	a->tc_max_bytes = a->max_tcs ? (size_t)a->tc_max_units << shift : 0;
+	a->asym = a->max_tcs && tc_asym_available();
 	for (unsigned int i = 0; i <= a->max_tcs; i++) {
 		a->tcs[i].id = i;
 		tc_bins_init(a, &a->tcs[i]);
 	}
-	a->asym = a->max_tcs && tc_asym_available();
 	a->id = atomic_fetch_add(&next_arena_id, 1) + 1;
 	tc_registry_add(a);
 	return a;
@@ -232,8 +233,10 @@ static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
 	return p;
 }
 
-void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
-		  unsigned int flags)
+/* Everything but a hit in this thread's own bin. */
+__attribute__((noinline))
+static void *alloc_slow(struct arena *a, struct arena_owner *o, size_t len,
+			unsigned int flags)
 {
 	void *p;
 
@@ -241,27 +244,66 @@ void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 	if (o && len - 1 < a->capacity && ld(&o->res_free) >= units_of(a, len) &&
 	    (p = owner_alloc(o, units_of(a, len), len)))
 		return p;
-	/* Fast: a size the caches keep, an owner (if any) whose reserve
-	 * cannot serve it anyway, a hit in our bin. */
-	if (len - 1 < a->tc_max_bytes) {
-		uint32_t n = units_of(a, len);
-		struct tcache *tc;
-
-		if ((!o || ld(&o->res_free) < n) && (tc = tc_self(a))) {
-			p = tc_pop(a, tc, n, len, (o ? o->id : 0) |
-						  tc->id << META_ORIGIN_SHIFT |
-						  slack_of(a, n, len));
-			if (p) {
-				if (o)
-					owner_charge(o, n, len);
-				return p;
-			}
-		}
-	}
 	p = try_alloc(a, o, len, flags, false);
-
 	if (!p)
 		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
+	return p;
+}
+
+/* A hit for an owner: charged to it (atomics: frees come from anywhere). */
+__attribute__((noinline))
+static void *charged(struct arena_owner *o, uint32_t n, size_t len, void *p)
+{
+	owner_charge(o, n, len);
+	return p;
+}
+
+/*
+ * The fast path: a size the caches keep, this thread's cache at the front
+ * of its thread-local list, a block on the bin, and (for an owner) no room
+ * left in its reserve.  No lock, no atomic read-modify-write, no fence:
+ * plain stores of @busy around the bin (see tcache.c), one tag written.
+ * Everything else, and every doubt, goes to alloc_slow().
+ */
+void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
+		  unsigned int flags)
+{
+	const struct tls_ent *e = &arena_tls[0];
+	struct tcache *tc;
+	struct tc_bin *b;
+	uint32_t n, meta;
+	char *p;
+
+	/* (len 0 wraps and goes the slow way, like sizes not cached.) */
+	if (len - 1 >= a->tc_max_bytes || e->a != a || e->id != a->id ||
+	    !(tc = e->tc))
+		return alloc_slow(a, o, len, flags);
+	n = (uint32_t)((len + a->unit_mask) >> a->shift);
+	meta = e->origin | slack_of(a, n, len);
+	if (o) {
+		if (ld(&o->res_free) >= n)
+			return alloc_slow(a, o, len, flags);
+		meta |= o->id;
+	}
+	b = tc_bin_find(tc, n);
+	if (!b)
+		return alloc_slow(a, o, len, flags);
+	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&tc->steal, memory_order_acquire) ||
+	    !(p = b->head)) {
+		atomic_store_explicit(&tc->busy, 0, memory_order_release);
+		return alloc_slow(a, o, len, flags);
+	}
+	b->head = *(void **)p;
+	b->left++;
+	add(&tc->room, n);
+	add(&tc->req, len);
+	tag_set_meta(a, (uint32_t)((uint64_t)(p - a->base) >> a->shift), meta);
+	atomic_store_explicit(&tc->busy, 0, memory_order_release);
+	unpoison(p, len);
+	if (o)
+		return charged(o, n, len, p);
 	return p;
 }
 
@@ -308,64 +350,92 @@ void arena_wake_waiters(struct arena *a)
 	}
 }
 
-/* Everything but a free into our own cache's bin. */
+/* Everything but a free into our own cache's bin; also the only way a
+ * cached block can come in, to die below. */
 __attribute__((noinline))
 static void free_slow(struct arena *a, uint32_t u, uint32_t n, uint32_t m)
 {
 	uint64_t req = ((uint64_t)n << a->shift) - meta_slack(m);
 
+	if (m & META_CACHED)
+		arena_die("double free, or not the start of a block",
+			  unit_ptr(a, u));
 	if (m & META_RESV) {
 		owner_free(a, u, n, m);
-		return;
-	}
-	if (meta_owner(m))
-		owner_uncharge(a, meta_owner(m), n, req);
-	if (meta_origin(m)) {
-		tc_free(a, u, n, m);
 	} else {
-		pthread_mutex_lock(&a->lock);
-		add(&a->direct_req, -req);
-		ext_give(a, u, n);
-		pthread_mutex_unlock(&a->lock);
+		if (meta_owner(m))
+			owner_uncharge(a, meta_owner(m), n, req);
+		if (meta_origin(m)) {
+			tc_free(a, u, n, m);
+		} else {
+			pthread_mutex_lock(&a->lock);
+			add(&a->direct_req, -req);
+			ext_give(a, u, n);
+			pthread_mutex_unlock(&a->lock);
+		}
 	}
+	/* No fence: see arena_alloc_or_wait(). */
+	if (atomic_load_explicit(&a->any_waiting, memory_order_relaxed))
+		arena_wake_waiters(a);
 }
 
+__attribute__((noinline, noreturn))
+static void free_bad(const void *ptr)
+{
+	arena_die("free of a pointer not from this arena, a double free, or not the start of a block",
+		  ptr);
+}
+
+/*
+ * The fast path: a block this thread's cache handed out to no owner (one
+ * masked comparison of its tag says so, and that it is not cached), and
+ * room on its bin and in the cache.  As in arena_alloc(), no lock, no
+ * atomic read-modify-write, no fence.
+ */
 void arena_free(struct arena *a, void *ptr)
 {
+	const struct tls_ent *e = &arena_tls[0];
 	uint64_t off = (uint64_t)((uintptr_t)ptr - (uintptr_t)a->base);
+	struct tcache *tc;
+	struct tc_bin *b;
 	uint32_t u, t, m;
 
 	/* (A pointer below the region wraps to a large offset.) */
-	if (off >= a->capacity || (off & ((1U << a->shift) - 1))) {
+	if (off >= a->capacity || (off & a->unit_mask)) {
 		if (!ptr)
 			return;
-		arena_die("free of a pointer not from this arena", ptr);
+		free_bad(ptr);
 	}
 	u = (uint32_t)(off >> a->shift);
 	t = tag_len(a, u);
 	m = tag_meta(a, u);
-	/* (The end tag is not compared: another cache miss per free.
+	/* A length of 0 or a free extent's tag: not a live block's start.
+	 * (The end tag is not compared: another cache miss per free.
 	 * arena_check() does.) */
-	if ((t & TAG_FREE) || !t || (m & META_CACHED))
-		arena_die("double free, or not the start of a block", ptr);
-	if (m & META_RESV) {
-		owner_free(a, u, t, m);
-		goto done;
+	if (t - 1 >= TAG_LEN)
+		free_bad(ptr);
+	if ((m & META_FAST) != e->origin || e->a != a || e->id != a->id)
+		return free_slow(a, u, t, m);
+	tc = e->tc;
+	b = tc_bin_find(tc, t);
+	if (!b)
+		return free_slow(a, u, t, m);
+	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&tc->steal, memory_order_acquire) ||
+	    !b->left || ld(&tc->room) < t) {
+		atomic_store_explicit(&tc->busy, 0, memory_order_release);
+		return free_slow(a, u, t, m);
 	}
-	/* Fast: a common block of our own cache, and room in its bin. */
-	if (!(m & (META_RESV | META_OWNER)) && meta_origin(m)) {
-		struct tcache *tc = &a->tcs[meta_origin(m)];
-
-		/* (A thread without an id must not match an unclaimed
-		 * cache's 0: two of them would share its bins.) */
-		if (arena_my_tid &&
-		    atomic_load_explicit(&tc->tid, memory_order_relaxed) ==
-			    arena_my_tid &&
-		    tc_push(a, tc, u, t, m))
-			goto done;
-	}
-	free_slow(a, u, t, m);
-done:
+	poison(ptr, (size_t)t << a->shift);
+	unpoison(ptr, sizeof(void *));
+	*(void **)ptr = b->head;
+	b->head = ptr;
+	b->left--;
+	add(&tc->room, -(uint64_t)t);
+	add(&tc->req, (uint64_t)(m >> META_SLACK_SHIFT) - ((uint64_t)t << a->shift));
+	tag_set_meta(a, u, e->origin | META_CACHED);
+	atomic_store_explicit(&tc->busy, 0, memory_order_release);
 	/* No fence: see arena_alloc_or_wait(). */
 	if (atomic_load_explicit(&a->any_waiting, memory_order_relaxed))
 		arena_wake_waiters(a);
@@ -387,7 +457,8 @@ void arena_stats(struct arena *a, struct arena_stats *st)
 		uint64_t remote = ld(&tc->remote_units), drained = ld(&tc->drained);
 
 		req += ld(&tc->req) - ld(&tc->remote_req);
-		cached += ld(&tc->cached) + (remote > drained ? remote - drained : 0);
+		cached += a->tc_cap - ld(&tc->room) +
+			  (remote > drained ? remote - drained : 0);
 		threads += ld(&tc->tid) != 0;
 	}
 	for (unsigned int i = 0; i < a->max_owners; i++) {

@@ -28,10 +28,22 @@ static const struct slice *in_slice(const struct arena_owner *o, uint32_t u,
 /* Counts the cached blocks of @tc and checks their tags. */
 static int count_cache(struct arena *a, struct tcache *tc, uint64_t *units)
 {
-	for (unsigned int i = 0; i <= TC_SMALL + TC_LARGE; i++) {
-		struct tc_bin *b = i <= TC_SMALL ? &tc->small[i] :
-				   &tc->large[i - TC_SMALL - 1];
+	uint64_t held = 0;
+
+	for (unsigned int i = 1; i < TC_BINS; i++) {
+		struct tc_bin *b = &tc->bin[i];
 		uint32_t count = 0;
+
+		/* Small bins hold their index; large ones a size of their
+		 * set, or nothing yet. */
+		if (i <= TC_SMALL ? b->units != i :
+		    b->units ? b->units <= TC_SMALL ||
+			       b - tc_large_set(tc, b->units) > 1 ||
+			       b < tc_large_set(tc, b->units) : b->head != NULL) {
+			fprintf(stderr, "arena_check: cache %u bin %u holds size %u\n",
+				tc->id, i, b->units);
+			return -1;
+		}
 
 		for (void *p = b->head; p; p = *(void **)p) {
 			uint32_t u = (uint32_t)(((char *)p - a->base) >> a->shift);
@@ -43,15 +55,24 @@ static int count_cache(struct arena *a, struct tcache *tc, uint64_t *units)
 					tc->id, b->units, u);
 				return -1;
 			}
-			*units += b->units;
+			held += b->units;
 			count++;
 		}
-		if (count != b->count) {
-			fprintf(stderr, "arena_check: cache %u bin count %u != %u\n",
-				tc->id, count, b->count);
+		if (b->left > b->max || count != b->max - b->left) {
+			fprintf(stderr, "arena_check: cache %u bin %u: %u blocks, max %u, left %u\n",
+				tc->id, b->units, count, b->max, b->left);
 			return -1;
 		}
 	}
+	/* The cap: what the bins hold is what the cache may no longer take. */
+	if (held + ld(&tc->room) != a->tc_cap) {
+		fprintf(stderr, "arena_check: cache %u holds %llu units, room %llu, cap %llu\n",
+			tc->id, (unsigned long long)held,
+			(unsigned long long)ld(&tc->room),
+			(unsigned long long)a->tc_cap);
+		return -1;
+	}
+	*units += held;
 	for (void *p = atomic_load(&tc->remote); p; p = *(void **)p)
 		*units += tag_len(a, (uint32_t)(((char *)p - a->base) >> a->shift)) & TAG_LEN;
 	return 0;

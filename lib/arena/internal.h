@@ -67,35 +67,44 @@ struct tag {
 #define MAX_SLICES 4		/* reserve slices per owner */
 
 #define TC_SMALL 64		/* exact bins for 1..64 units */
-#define TC_LARGE 8		/* associative bins for larger sizes */
+#define TC_LSET_LOG 3		/* larger sizes: 8 sets of 2 bins, by hash */
+#define TC_LARGE (2U << TC_LSET_LOG)
+#define TC_LARGE0 (TC_SMALL + 1)	/* first large bin */
+#define TC_BINS (TC_LARGE0 + TC_LARGE)	/* [0] unused */
 #define TC_BIN_MAX 64		/* blocks per bin at most */
 
 struct spin {
 	atomic_int v;
 };
 
+/* A bin counts down the blocks it may still take (@left), so a free
+ * tests one field; it holds max - left blocks. */
 struct tc_bin {
 	void *head;
-	uint32_t count;
+	uint32_t left;
 	uint32_t max;		/* blocks it may hold */
-	uint32_t units;		/* large bins: the size they hold now */
+	uint32_t units;		/* the size it holds (large bins: now; 0 none) */
 };
 
 /* One thread's cache.  Every field but the remote side is changed by its
- * thread inside tc_enter()/tc_leave(), or by another thread holding the
- * cache as a foreigner (tc_lock_foreign()); counters are atomics so that
- * arena_stats() can read them any time. */
+ * thread inside tc_enter()/tc_leave() (or the inlined fast paths in
+ * arena.c, which follow the same protocol), or by another thread holding
+ * the cache as a foreigner (tc_lock_foreign()); counters are atomics so
+ * that arena_stats() can read them any time.  The fields the fast paths
+ * touch come first, in one or two cache lines. */
 struct tcache {
-	struct spin lock;	/* foreign users, and the owner when asked */
 	atomic_int busy;	/* owner thread inside a lock-free operation */
-	atomic_int steal;	/* a foreign user wants in: owner takes @lock */
-	atomic_uint_fast64_t tid;	/* claiming thread, 0 = none */
-	unsigned int id;
-	unsigned int next_large;	/* round-robin victim */
-	struct tc_bin small[TC_SMALL + 1];
-	struct tc_bin large[TC_LARGE];
-	atomic_uint_fast64_t cached;	/* units in the bins */
+	atomic_int steal;	/* a foreign user wants in: owner takes @lock
+				 * (always set where membarrier is missing) */
+	/* Units the cache may still take: its cap minus what it holds, so
+	 * the cap costs one comparison and arena_stats() reads "cached" as
+	 * cap - room. */
+	atomic_uint_fast64_t room;
 	atomic_uint_fast64_t req;	/* bytes asked, handed out - freed here */
+	struct tc_bin bin[TC_BINS];
+	struct spin lock;	/* foreign users, and the owner when asked */
+	unsigned int id;
+	atomic_uint_fast64_t tid;	/* claiming thread, 0 = none */
 	atomic_uint_fast64_t drained;	/* cumulative: remote taken in */
 	/* Remote side: other threads push here without any lock. */
 	_Alignas(64) _Atomic(void *) remote;
@@ -138,6 +147,7 @@ struct arena {
 	uint64_t capacity;
 	uint32_t nunits;
 	unsigned int shift;
+	uint32_t unit_mask;	/* unit bytes - 1 */
 	unsigned int flags;
 	struct tag *tags;
 	size_t tags_bytes;
@@ -299,7 +309,14 @@ struct tls_ent {
 	struct arena *a;
 	uint64_t id;
 	struct tcache *tc;	/* NULL: no cache free, run uncached */
+	/* What a block's meta reads, masked with META_FAST, when this cache
+	 * handed it out to no owner and it is not cached: the free path's
+	 * whole test (NO_ORIGIN without a cache: matches nothing). */
+	uint32_t origin;
 };
+
+#define META_FAST	(META_OWNER | META_RESV | META_CACHED | META_ORIGIN)
+#define NO_ORIGIN	UINT32_MAX
 
 extern _Thread_local struct tls_ent arena_tls[TLS_ENTS];
 extern _Thread_local uint64_t arena_my_tid;	/* 0 until it caches */
@@ -314,13 +331,10 @@ static inline struct tcache *tc_self(struct arena *a)
 
 void tc_bins_init(struct arena *a, struct tcache *tc);
 
-/* The owner thread, before touching its cache; returns "locked". */
-static inline bool tc_enter(struct arena *a, struct tcache *tc)
+/* The owner thread, before touching its cache; returns "locked".
+ * Where membarrier is missing @steal stays raised, so this always locks. */
+static inline bool tc_enter(struct tcache *tc)
 {
-	if (!a->asym) {
-		spin_lock(&tc->lock);
-		return true;
-	}
 	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	if (!atomic_load_explicit(&tc->steal, memory_order_acquire))
@@ -338,62 +352,27 @@ static inline void tc_leave(struct tcache *tc, bool locked)
 		atomic_store_explicit(&tc->busy, 0, memory_order_release);
 }
 
+/* Larger sizes go to a set of two bins by a multiplicative hash: two
+ * probes instead of a walk over every large bin. */
+static inline struct tc_bin *tc_large_set(struct tcache *tc, uint32_t n)
+{
+	return &tc->bin[TC_LARGE0 + 2 * ((n * 0x9e3779b1U) >> (32 - TC_LSET_LOG))];
+}
+
+/* The bin holding blocks of @n units, or NULL. */
 static inline struct tc_bin *tc_bin_find(struct tcache *tc, uint32_t n)
 {
+	struct tc_bin *b;
+
 	if (n <= TC_SMALL)
-		return &tc->small[n];
-	for (unsigned int i = 0; i < TC_LARGE; i++)
-		if (tc->large[i].units == n)
-			return &tc->large[i];
-	return NULL;
+		return &tc->bin[n];
+	b = tc_large_set(tc, n);
+	if (b->units == n)
+		return b;
+	b++;
+	return b->units == n ? b : NULL;
 }
 
-/* The fast paths, inlined into arena_alloc() and arena_free(): a hit in
- * the thread's own bin, a free into a bin with room.  NULL / false: take
- * the slow path (tc_alloc(), tc_free()). */
-static inline void *tc_pop(struct arena *a, struct tcache *tc, uint32_t n,
-			   size_t len, uint32_t meta)
-{
-	bool locked = tc_enter(a, tc);
-	struct tc_bin *b = tc_bin_find(tc, n);
-	char *p;
-
-	if (!b || !(p = b->head)) {
-		tc_leave(tc, locked);
-		return NULL;
-	}
-	b->head = *(void **)p;
-	b->count--;
-	add(&tc->cached, -(uint64_t)n);
-	add(&tc->req, len);
-	tag_set_meta(a, (uint32_t)((p - a->base) >> a->shift), meta);
-	tc_leave(tc, locked);
-	unpoison(p, len);
-	return p;
-}
-
-static inline bool tc_push(struct arena *a, struct tcache *tc, uint32_t u,
-			   uint32_t n, uint32_t meta)
-{
-	char *p = unit_ptr(a, u);
-	bool locked = tc_enter(a, tc);
-	struct tc_bin *b = tc_bin_find(tc, n);
-
-	if (!b || b->count >= b->max || ld(&tc->cached) + n > a->tc_cap) {
-		tc_leave(tc, locked);
-		return false;
-	}
-	poison(p, (size_t)n << a->shift);
-	unpoison(p, sizeof(void *));
-	*(void **)p = b->head;
-	b->head = p;
-	b->count++;
-	add(&tc->cached, n);
-	add(&tc->req, meta_slack(meta) - ((uint64_t)n << a->shift));
-	tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
-	tc_leave(tc, locked);
-	return true;
-}
 bool tc_asym_available(void);
 void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 	       uint32_t owner, unsigned int flags);

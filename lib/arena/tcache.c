@@ -105,9 +105,10 @@ static void lock_foreign(struct arena *a, struct tcache **tcs, unsigned int n)
 	}
 }
 
-static void unlock_foreign(struct tcache *tc)
+/* Without membarrier @steal stays raised: the owner always locks. */
+static void unlock_foreign(struct arena *a, struct tcache *tc)
 {
-	atomic_store_explicit(&tc->steal, 0, memory_order_release);
+	atomic_store_explicit(&tc->steal, !a->asym, memory_order_release);
 	spin_unlock(&tc->lock);
 }
 
@@ -121,28 +122,27 @@ static uint32_t bin_max(const struct arena *a, uint32_t n)
 void tc_bins_init(struct arena *a, struct tcache *tc)
 {
 	for (uint32_t n = 1; n <= TC_SMALL; n++) {
-		tc->small[n].units = n;
-		tc->small[n].max = bin_max(a, n);
+		tc->bin[n].units = n;
+		tc->bin[n].max = tc->bin[n].left = bin_max(a, n);
 	}
+	atomic_store_explicit(&tc->room, a->tc_cap, memory_order_relaxed);
+	/* Without membarrier the owner thread always takes the lock. */
+	atomic_store_explicit(&tc->steal, !a->asym, memory_order_relaxed);
 }
 
-/* A bin for @n, taking over an empty large one if needed. */
+/* A bin for @n, taking over an empty large one of its set if needed. */
 static struct tc_bin *bin_get(struct arena *a, struct tcache *tc, uint32_t n)
 {
 	struct tc_bin *b = tc_bin_find(tc, n);
 
 	if (b)
 		return b;
-	for (unsigned int i = 0; i < TC_LARGE; i++) {
-		b = &tc->large[(tc->next_large + i) % TC_LARGE];
-		if (!b->count) {
-			tc->next_large = (tc->next_large + i + 1) % TC_LARGE;
-			b->units = n;
-			b->max = bin_max(a, n);
-			return b;
-		}
-	}
-	return NULL;
+	b = tc_large_set(tc, n);
+	if (b->head && (++b)->head)
+		return NULL;	/* both hold other sizes: uncached */
+	b->units = n;
+	b->max = b->left = bin_max(a, n);
+	return b;
 }
 
 static void push(struct tc_bin *b, void *p)
@@ -150,7 +150,7 @@ static void push(struct tc_bin *b, void *p)
 	unpoison(p, sizeof(void *));
 	*(void **)p = b->head;
 	b->head = p;
-	b->count++;
+	b->left--;
 }
 
 static uint32_t unit_of(const struct arena *a, const void *p)
@@ -193,8 +193,7 @@ static void drain_remote(struct arena *a, struct tcache *tc, bool keep)
 		struct tc_bin *b = keep ? bin_get(a, tc, n) : NULL;
 
 		drained += n;
-		if (b && b->count < b->max &&
-		    ld(&tc->cached) + cached + n <= a->tc_cap) {
+		if (b && b->left && ld(&tc->room) >= cached + n) {
 			push(b, p);
 			cached += n;
 		} else {
@@ -204,7 +203,7 @@ static void drain_remote(struct arena *a, struct tcache *tc, bool keep)
 		p = next;
 	}
 	add(&tc->drained, drained);
-	add(&tc->cached, cached);
+	add(&tc->room, -cached);
 	give_chain(a, spill);
 }
 
@@ -214,9 +213,8 @@ static void flush_all(struct arena *a, struct tcache *tc)
 	void *chain = NULL;
 
 	drain_remote(a, tc, false);
-	for (unsigned int i = 0; i <= TC_SMALL + TC_LARGE; i++) {
-		struct tc_bin *b = i <= TC_SMALL ? &tc->small[i] :
-				   &tc->large[i - TC_SMALL - 1];
+	for (unsigned int i = 1; i < TC_BINS; i++) {
+		struct tc_bin *b = &tc->bin[i];
 
 		while (b->head) {
 			void *p = b->head;
@@ -225,9 +223,9 @@ static void flush_all(struct arena *a, struct tcache *tc)
 			*(void **)p = chain;
 			chain = p;
 		}
-		b->count = 0;
+		b->left = b->max;
 	}
-	atomic_store_explicit(&tc->cached, 0, memory_order_relaxed);
+	atomic_store_explicit(&tc->room, a->tc_cap, memory_order_relaxed);
 	give_chain(a, chain);
 }
 
@@ -288,6 +286,7 @@ static struct tcache *claim(struct arena *a)
 	e->a = a;
 	e->id = a->id;
 	e->tc = tc;
+	e->origin = tc ? tc->id << META_ORIGIN_SHIFT : NO_ORIGIN;
 	return tc;
 }
 
@@ -313,6 +312,7 @@ void arena_thread_detach(struct arena *a)
 				tc_detach(a, tls[i].tc);
 			tls[i].a = NULL;
 			tls[i].tc = NULL;
+			tls[i].origin = NO_ORIGIN;
 		}
 	}
 }
@@ -328,10 +328,15 @@ static uint32_t refill(struct arena *a, struct tcache *tc, uint32_t n,
 	struct tc_bin *b = bin_get(a, tc, n);
 	uint32_t k = b ? b->max / 2 : 1, u;
 
-	if (k < 1)
-		k = 1;
 	if (k > 16)
 		k = 16;
+	/* The extra blocks must fit the bin and the cache's cap. */
+	if (b && k > b->left + 1)
+		k = b->left + 1;
+	if (k > ld(&tc->room) / n + 1)
+		k = (uint32_t)(ld(&tc->room) / n) + 1;
+	if (k < 1)
+		k = 1;
 	pthread_mutex_lock(&a->lock);
 	if (!floor_allows(a, n, flags)) {
 		pthread_mutex_unlock(&a->lock);
@@ -357,7 +362,7 @@ static uint32_t refill(struct arena *a, struct tcache *tc, uint32_t n,
 		block_set(a, v, n, n, META_CACHED | tc->id << META_ORIGIN_SHIFT);
 		push(b, unit_ptr(a, v));
 	}
-	add(&tc->cached, (uint64_t)(k - 1) * n);
+	add(&tc->room, -(uint64_t)(k - 1) * n);
 	return u;
 }
 
@@ -369,7 +374,7 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 	struct tc_bin *b;
 	char *p;
 
-	bool locked = tc_enter(a, tc);
+	bool locked = tc_enter(tc);
 
 	b = tc_bin_find(tc, n);
 	if ((!b || !b->head) &&
@@ -380,8 +385,8 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 	if (b && b->head) {
 		p = b->head;
 		b->head = *(void **)p;
-		b->count--;
-		add(&tc->cached, -(uint64_t)n);
+		b->left++;
+		add(&tc->room, n);
 		tag_set_meta(a, unit_of(a, p), meta);
 	} else {
 		uint32_t u = refill(a, tc, n, meta, flags);
@@ -434,16 +439,16 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		unpoison(p, sizeof(void *));
 		*(void **)p = NULL;
 		give_chain(a, p);
-		unlock_foreign(tc);
+		unlock_foreign(a, tc);
 		return;
 	}
-	locked = tc_enter(a, tc);
+	locked = tc_enter(tc);
 	add(&tc->req, -req);
 	b = bin_get(a, tc, n);
-	if (b && b->count < b->max && ld(&tc->cached) + n <= a->tc_cap) {
+	if (b && b->left && ld(&tc->room) >= n) {
 		tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
 		push(b, p);
-		add(&tc->cached, n);
+		add(&tc->room, -(uint64_t)n);
 	} else {
 		/* Bin full: half the bin goes along, so the next frees find
 		 * room. */
@@ -451,12 +456,12 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 
 		unpoison(p, sizeof(void *));
 		*(void **)p = NULL;
-		for (uint32_t i = b ? b->count / 2 : 0; i; i--) {
+		for (uint32_t i = b ? (b->max - b->left) / 2 : 0; i; i--) {
 			void *q = b->head;
 
 			b->head = *(void **)q;
-			b->count--;
-			add(&tc->cached, -(uint64_t)n);
+			b->left++;
+			add(&tc->room, n);
 			*(void **)q = chain;
 			chain = q;
 		}
@@ -474,14 +479,14 @@ void tc_reclaim_all(struct arena *a, bool all)
 	for (unsigned int i = 1; i <= a->max_tcs; i++) {
 		struct tcache *tc = &a->tcs[i];
 
-		if (all || ld(&tc->cached) ||
+		if (all || ld(&tc->room) != a->tc_cap ||
 		    atomic_load_explicit(&tc->remote, memory_order_relaxed))
 			tcs[n++] = tc;
 	}
 	lock_foreign(a, tcs, n);
 	for (unsigned int i = 0; i < n; i++) {
 		flush_all(a, tcs[i]);
-		unlock_foreign(tcs[i]);
+		unlock_foreign(a, tcs[i]);
 	}
 }
 
