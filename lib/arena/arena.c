@@ -186,7 +186,7 @@ static void *core_alloc(struct arena *a, uint32_t n, size_t len,
 
 	pthread_mutex_lock(&a->lock);
 	if (floor_allows(a, n, flags))
-		u = ext_take(a, n, owner | slack_of(a, n, len));
+		u = ext_take(a, n, owner | slack_of(a, len));
 	if (u != NIL) {
 		add(&a->direct_req, len);
 	}
@@ -233,67 +233,38 @@ static void *try_alloc(struct arena *a, struct arena_owner *o, size_t len,
 	return p;
 }
 
-/* Everything but a hit in this thread's own bin. */
+/* Everything but a hit in this thread's own bin or an owner's reserve. */
 __attribute__((noinline))
-static void *alloc_slow(struct arena *a, struct arena_owner *o, size_t len,
+static void *alloc_rest(struct arena *a, struct arena_owner *o, size_t len,
 			unsigned int flags)
 {
-	void *p;
+	void *p = try_alloc(a, o, len, flags, false);
 
-	/* An owner with room in its reserve: there first. */
-	if (o && len - 1 < a->capacity && ld(&o->res_free) >= units_of(a, len) &&
-	    (p = owner_alloc(o, units_of(a, len), len)))
-		return p;
-	p = try_alloc(a, o, len, flags, false);
 	if (!p)
 		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
 	return p;
 }
 
-/* A hit for an owner: charged to it (atomics: frees come from anywhere). */
-__attribute__((noinline))
-static void *charged(struct arena_owner *o, uint32_t n, size_t len, void *p)
-{
-	owner_charge(o, n, len);
-	return p;
-}
-
 /*
- * The fast path: a size the caches keep, this thread's cache at the front
- * of its thread-local list, a block on the bin, and (for an owner) no room
- * left in its reserve.  No lock, no atomic read-modify-write, no fence:
- * plain stores of @busy around the bin (see tcache.c), one tag written.
- * Everything else, and every doubt, goes to alloc_slow().
+ * A hit in this thread's own bin (the fast path of arena_alloc()): no
+ * lock, no atomic read-modify-write, no fence, plain stores of @busy
+ * around the bin (see tcache.c) and one tag written.  NULL: take the slow
+ * path.
  */
-void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
-		  unsigned int flags)
+static inline void *tc_hit(struct arena *a, struct tcache *tc, uint32_t n,
+			   size_t len, uint32_t meta)
 {
-	const struct tls_ent *e = &arena_tls[0];
-	struct tcache *tc;
-	struct tc_bin *b;
-	uint32_t n, meta;
+	struct tc_bin *b = tc_bin_find(tc, n);
 	char *p;
 
-	/* (len 0 wraps and goes the slow way, like sizes not cached.) */
-	if (len - 1 >= a->tc_max_bytes || e->a != a || e->id != a->id ||
-	    !(tc = e->tc))
-		return alloc_slow(a, o, len, flags);
-	n = (uint32_t)((len + a->unit_mask) >> a->shift);
-	meta = e->origin | slack_of(a, n, len);
-	if (o) {
-		if (ld(&o->res_free) >= n)
-			return alloc_slow(a, o, len, flags);
-		meta |= o->id;
-	}
-	b = tc_bin_find(tc, n);
 	if (!b)
-		return alloc_slow(a, o, len, flags);
+		return NULL;
 	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&tc->steal, memory_order_acquire) ||
 	    !(p = b->head)) {
 		atomic_store_explicit(&tc->busy, 0, memory_order_release);
-		return alloc_slow(a, o, len, flags);
+		return NULL;
 	}
 	b->head = *(void **)p;
 	b->left++;
@@ -302,8 +273,50 @@ void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
 	tag_set_meta(a, (uint32_t)((uint64_t)(p - a->base) >> a->shift), meta);
 	atomic_store_explicit(&tc->busy, 0, memory_order_release);
 	unpoison(p, len);
+	return p;
+}
+
+/* An owner: its reserve first, else a hit in our bin charged to it. */
+__attribute__((noinline))
+static void *alloc_owner(struct arena *a, struct arena_owner *o, size_t len,
+			 unsigned int flags)
+{
+	const struct tls_ent *e = &arena_tls[0];
+	uint32_t n;
+	void *p;
+
+	if (len - 1 >= a->capacity)
+		return alloc_rest(a, o, len, flags);
+	n = (uint32_t)((len + a->unit_mask) >> a->shift);
+	if (ld(&o->res_free) >= n && (p = owner_alloc(o, n, len)))
+		return p;
+	if (len - 1 < a->tc_max_bytes && e->id == a->id && e->tc &&
+	    (p = tc_hit(a, e->tc, n, len, e->origin | o->id | slack_of(a, len)))) {
+		owner_charge(o, n, len);
+		return p;
+	}
+	return alloc_rest(a, o, len, flags);
+}
+
+/*
+ * The fast path: no owner, a size the caches keep, this thread's cache
+ * at the front of its thread-local list, a block on the bin.  Everything
+ * else, and every doubt, goes to the functions above, by a tail call (so
+ * this one needs no stack frame).
+ */
+void *arena_alloc(struct arena *a, struct arena_owner *o, size_t len,
+		  unsigned int flags)
+{
+	const struct tls_ent *e = &arena_tls[0];
+	void *p;
+
 	if (o)
-		return charged(o, n, len, p);
+		return alloc_owner(a, o, len, flags);
+	/* (len 0 wraps and goes the slow way, like sizes not cached.) */
+	if (len - 1 >= a->tc_max_bytes || e->id != a->id || !e->tc ||
+	    !(p = tc_hit(a, e->tc, (uint32_t)((len + a->unit_mask) >> a->shift),
+			 len, e->origin | slack_of(a, len))))
+		return alloc_rest(a, NULL, len, flags);
 	return p;
 }
 
@@ -379,6 +392,18 @@ static void free_slow(struct arena *a, uint32_t u, uint32_t n, uint32_t m)
 		arena_wake_waiters(a);
 }
 
+/* A block of an owner's reserve (the owner's lock, its bins). */
+__attribute__((noinline))
+static void free_resv(struct arena *a, uint32_t u, uint32_t n, uint32_t m)
+{
+	if (m & META_CACHED)
+		arena_die("double free, or not the start of a block",
+			  unit_ptr(a, u));
+	owner_free(a, u, n, m);
+	if (atomic_load_explicit(&a->any_waiting, memory_order_relaxed))
+		arena_wake_waiters(a);
+}
+
 __attribute__((noinline, noreturn))
 static void free_bad(const void *ptr)
 {
@@ -414,8 +439,11 @@ void arena_free(struct arena *a, void *ptr)
 	 * arena_check() does.) */
 	if (t - 1 >= TAG_LEN)
 		free_bad(ptr);
-	if ((m & META_FAST) != e->origin || e->a != a || e->id != a->id)
+	if ((m & META_FAST) != e->origin || e->id != a->id) {
+		if (m & META_RESV)
+			return free_resv(a, u, t, m);
 		return free_slow(a, u, t, m);
+	}
 	tc = e->tc;
 	b = tc_bin_find(tc, t);
 	if (!b)

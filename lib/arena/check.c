@@ -58,9 +58,9 @@ static int count_cache(struct arena *a, struct tcache *tc, uint64_t *units)
 			held += b->units;
 			count++;
 		}
-		if (b->left > b->max || count != b->max - b->left) {
+		if (b->left > tc->max[i] || count != tc->max[i] - b->left) {
 			fprintf(stderr, "arena_check: cache %u bin %u: %u blocks, max %u, left %u\n",
-				tc->id, b->units, count, b->max, b->left);
+				tc->id, b->units, count, tc->max[i], b->left);
 			return -1;
 		}
 	}

@@ -78,11 +78,11 @@ struct spin {
 };
 
 /* A bin counts down the blocks it may still take (@left), so a free
- * tests one field; it holds max - left blocks. */
+ * tests one field; it holds tcache.max[its index] - left blocks.  16
+ * bytes: an index is a shift. */
 struct tc_bin {
 	void *head;
 	uint32_t left;
-	uint32_t max;		/* blocks it may hold */
 	uint32_t units;		/* the size it holds (large bins: now; 0 none) */
 };
 
@@ -102,6 +102,7 @@ struct tcache {
 	atomic_uint_fast64_t room;
 	atomic_uint_fast64_t req;	/* bytes asked, handed out - freed here */
 	struct tc_bin bin[TC_BINS];
+	uint32_t max[TC_BINS];	/* blocks each bin may hold (slow paths) */
 	struct spin lock;	/* foreign users, and the owner when asked */
 	unsigned int id;
 	atomic_uint_fast64_t tid;	/* claiming thread, 0 = none */
@@ -244,9 +245,10 @@ static inline uint32_t units_of(const struct arena *a, size_t len)
 	return len ? (uint32_t)((len + (1U << a->shift) - 1) >> a->shift) : 1;
 }
 
-static inline uint32_t slack_of(const struct arena *a, uint32_t n, size_t len)
+/* The unit bytes not asked for, in place in a tag's meta. */
+static inline uint32_t slack_of(const struct arena *a, size_t len)
 {
-	return (uint32_t)(((uint64_t)n << a->shift) - len) << META_SLACK_SHIFT;
+	return (uint32_t)(-len & a->unit_mask) << META_SLACK_SHIFT;
 }
 
 static inline uint64_t ld(atomic_uint_fast64_t *c)
@@ -307,7 +309,7 @@ int ext_check_lists(struct arena *a, uint64_t *free_units);
 /* Which cache this thread uses for which arena (most recent first). */
 struct tls_ent {
 	struct arena *a;
-	uint64_t id;
+	uint64_t id;		/* a->id: unique, so it alone names the arena */
 	struct tcache *tc;	/* NULL: no cache free, run uncached */
 	/* What a block's meta reads, masked with META_FAST, when this cache
 	 * handed it out to no owner and it is not cached: the free path's
@@ -324,7 +326,7 @@ struct tcache *tc_self_slow(struct arena *a);
 
 static inline struct tcache *tc_self(struct arena *a)
 {
-	if (arena_tls[0].a == a && arena_tls[0].id == a->id)
+	if (arena_tls[0].id == a->id)
 		return arena_tls[0].tc;
 	return tc_self_slow(a);
 }

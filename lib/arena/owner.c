@@ -244,7 +244,7 @@ void *owner_alloc(struct arena_owner *o, uint32_t n, size_t len)
 	p = bin_pop(o, n);
 	if (p) {
 		tag_set_meta(a, (uint32_t)((p - a->base) >> a->shift),
-			     o->id | META_RESV | slack_of(a, n, len));
+			     o->id | META_RESV | slack_of(a, len));
 		goto got;
 	}
 again:
@@ -270,7 +270,7 @@ again:
 	res_remove(o, best);
 	if (have > n)
 		res_insert(o, best + n, have - n);
-	block_set(a, best, n, n, o->id | META_RESV | slack_of(a, n, len));
+	block_set(a, best, n, n, o->id | META_RESV | slack_of(a, len));
 	p = unit_ptr(a, best);
 got:
 	add(&o->res_free, -(uint64_t)n);

@@ -123,7 +123,7 @@ void tc_bins_init(struct arena *a, struct tcache *tc)
 {
 	for (uint32_t n = 1; n <= TC_SMALL; n++) {
 		tc->bin[n].units = n;
-		tc->bin[n].max = tc->bin[n].left = bin_max(a, n);
+		tc->max[n] = tc->bin[n].left = bin_max(a, n);
 	}
 	atomic_store_explicit(&tc->room, a->tc_cap, memory_order_relaxed);
 	/* Without membarrier the owner thread always takes the lock. */
@@ -141,7 +141,7 @@ static struct tc_bin *bin_get(struct arena *a, struct tcache *tc, uint32_t n)
 	if (b->head && (++b)->head)
 		return NULL;	/* both hold other sizes: uncached */
 	b->units = n;
-	b->max = b->left = bin_max(a, n);
+	tc->max[b - tc->bin] = b->left = bin_max(a, n);
 	return b;
 }
 
@@ -223,7 +223,7 @@ static void flush_all(struct arena *a, struct tcache *tc)
 			*(void **)p = chain;
 			chain = p;
 		}
-		b->left = b->max;
+		b->left = tc->max[i];
 	}
 	atomic_store_explicit(&tc->room, a->tc_cap, memory_order_relaxed);
 	give_chain(a, chain);
@@ -242,6 +242,7 @@ static void thread_exit(void *unused)
 			tc_detach(e->a, e->tc);
 		pthread_mutex_unlock(&reg_lock);
 		e->a = NULL;
+		e->id = 0;
 	}
 }
 
@@ -311,6 +312,7 @@ void arena_thread_detach(struct arena *a)
 			if (tls[i].tc)
 				tc_detach(a, tls[i].tc);
 			tls[i].a = NULL;
+			tls[i].id = 0;	/* the fast paths look at the id alone */
 			tls[i].tc = NULL;
 			tls[i].origin = NO_ORIGIN;
 		}
@@ -326,7 +328,7 @@ static uint32_t refill(struct arena *a, struct tcache *tc, uint32_t n,
 		       uint32_t meta, unsigned int flags)
 {
 	struct tc_bin *b = bin_get(a, tc, n);
-	uint32_t k = b ? b->max / 2 : 1, u;
+	uint32_t k = b ? tc->max[b - tc->bin] / 2 : 1, u;
 
 	if (k > 16)
 		k = 16;
@@ -370,7 +372,7 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 	       uint32_t owner, unsigned int flags)
 {
 	uint32_t meta = owner | tc->id << META_ORIGIN_SHIFT |
-			slack_of(a, n, len);
+			slack_of(a, len);
 	struct tc_bin *b;
 	char *p;
 
@@ -456,7 +458,8 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 
 		unpoison(p, sizeof(void *));
 		*(void **)p = NULL;
-		for (uint32_t i = b ? (b->max - b->left) / 2 : 0; i; i--) {
+		for (uint32_t i = b ? (tc->max[b - tc->bin] - b->left) / 2 : 0;
+		     i; i--) {
 			void *q = b->head;
 
 			b->head = *(void **)q;
