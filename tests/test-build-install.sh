@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # make install honours PREFIX and DESTDIR: binaries run from their new home
 # and every man page is well-formed roff.
-source "$(dirname "$0")/lib/functions.sh"
+# shellcheck source=tests/lib/functions.sh
+. "$(dirname "$0")/lib/functions.sh"
 need make groff
 
 dest=$T/root

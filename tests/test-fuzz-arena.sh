@@ -3,5 +3,6 @@
 # The arena's libFuzzer harness, 30 s: no sanitizer report, no overlap, no
 # lost byte, exact accounts, everything back after a full free.
 # limit: 180
-source "$(dirname "$0")/lib/functions.sh"
+# shellcheck source=tests/lib/functions.sh
+. "$(dirname "$0")/lib/functions.sh"
 "$TOP/tests/fuzz/run-arena" 30

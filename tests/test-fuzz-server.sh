@@ -3,5 +3,6 @@
 # The libFuzzer harness over handshake and transmission parsing, 60 s:
 # no sanitizer report, no connection that outlives its input, no pool leak.
 # limit: 240
-source "$(dirname "$0")/lib/functions.sh"
+# shellcheck source=tests/lib/functions.sh
+. "$(dirname "$0")/lib/functions.sh"
 "$TOP/tests/fuzz/run" 60
