@@ -189,6 +189,7 @@ static void *core_alloc(struct arena *a, uint32_t n, size_t len,
 		u = ext_take(a, n, owner | slack_of(a, len));
 	if (u != NIL) {
 		add(&a->direct_req, len);
+		add(&a->direct_used, n);
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (u == NIL)
@@ -269,7 +270,7 @@ static inline void *tc_hit(struct arena *a, struct tcache *tc, uint32_t n,
 	b->head = *(void **)p;
 	b->left++;
 	add(&tc->room, n);
-	add(&tc->req, len);
+	add(&tc->slack, meta >> META_SLACK_SHIFT);
 	tag_set_meta(a, (uint32_t)((uint64_t)(p - a->base) >> a->shift), meta);
 	atomic_store_explicit(&tc->busy, 0, memory_order_release);
 	unpoison(p, len);
@@ -383,6 +384,7 @@ static void free_slow(struct arena *a, uint32_t u, uint32_t n, uint32_t m)
 		} else {
 			pthread_mutex_lock(&a->lock);
 			add(&a->direct_req, -req);
+			add(&a->direct_used, -(uint64_t)n);
 			ext_give(a, u, n);
 			pthread_mutex_unlock(&a->lock);
 		}
@@ -423,6 +425,7 @@ void arena_free(struct arena *a, void *ptr)
 	uint64_t off = (uint64_t)((uintptr_t)ptr - (uintptr_t)a->base);
 	struct tcache *tc;
 	struct tc_bin *b;
+	uint64_t room;
 	uint32_t u, t, m;
 
 	/* (A pointer below the region wraps to a large offset.) */
@@ -451,7 +454,7 @@ void arena_free(struct arena *a, void *ptr)
 	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&tc->steal, memory_order_acquire) ||
-	    !b->left || ld(&tc->room) < t) {
+	    !b->left || (room = ld(&tc->room)) < t) {
 		atomic_store_explicit(&tc->busy, 0, memory_order_release);
 		return free_slow(a, u, t, m);
 	}
@@ -460,8 +463,8 @@ void arena_free(struct arena *a, void *ptr)
 	*(void **)ptr = b->head;
 	b->head = ptr;
 	b->left--;
-	add(&tc->room, -(uint64_t)t);
-	add(&tc->req, (uint64_t)(m >> META_SLACK_SHIFT) - ((uint64_t)t << a->shift));
+	atomic_store_explicit(&tc->room, room - t, memory_order_relaxed);
+	add(&tc->slack, -(uint64_t)(m >> META_SLACK_SHIFT));
 	tag_set_meta(a, u, e->origin | META_CACHED);
 	atomic_store_explicit(&tc->busy, 0, memory_order_release);
 	/* No fence: see arena_alloc_or_wait(). */
@@ -471,7 +474,7 @@ void arena_free(struct arena *a, void *ptr)
 
 void arena_stats(struct arena *a, struct arena_stats *st)
 {
-	uint64_t req, cached = 0, reserved = 0;
+	uint64_t req, cached = 0, reserved = 0, slack = 0, other;
 	unsigned int threads = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -480,11 +483,12 @@ void arena_stats(struct arena *a, struct arena_stats *st)
 	st->largest_free = (uint64_t)ext_largest(a) << a->shift;
 	pthread_mutex_unlock(&a->lock);
 	req = ld(&a->direct_req);
+	other = ld(&a->direct_used);
 	for (unsigned int i = 1; i <= a->max_tcs; i++) {
 		struct tcache *tc = &a->tcs[i];
 		uint64_t remote = ld(&tc->remote_units), drained = ld(&tc->drained);
 
-		req += ld(&tc->req) - ld(&tc->remote_req);
+		slack += ld(&tc->slack) - ld(&tc->remote_slack);
 		cached += a->tc_cap - ld(&tc->room) +
 			  (remote > drained ? remote - drained : 0);
 		threads += ld(&tc->tid) != 0;
@@ -493,16 +497,24 @@ void arena_stats(struct arena *a, struct arena_stats *st)
 		struct arena_owner *o = &a->owners[i];
 
 		req += ld(&o->res_req);
+		other += ld(&o->res_used);
 		reserved += ld(&o->res_free);
 	}
 	st->capacity = a->capacity;
-	st->requested = req;
 	st->reserved = reserved << a->shift;
 	st->cached = cached << a->shift;
 	/* Used is what is in no other state; arena_check() compares it with
 	 * the blocks it walks. */
 	st->used = st->free + st->reserved + st->cached > st->capacity ? 0 :
 		   st->capacity - st->free - st->reserved - st->cached;
+	/* The blocks the caches handed out are the used ones neither direct
+	 * nor in a reserve; what was asked for in them is their size less
+	 * their slack (the caches count slack: cheaper on the fast paths).
+	 * Exact when no call is in flight; during calls, kept in range. */
+	other <<= a->shift;
+	if (other <= st->used && slack <= st->used - other)
+		req += st->used - other - slack;
+	st->requested = req > st->used ? st->used : req;
 	st->floor = a->floor << a->shift;
 	st->metadata = a->tags_bytes + owners_bytes(a->max_owners) +
 		       tcs_bytes(a->max_tcs);

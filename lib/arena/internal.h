@@ -100,7 +100,10 @@ struct tcache {
 	 * the cap costs one comparison and arena_stats() reads "cached" as
 	 * cap - room. */
 	atomic_uint_fast64_t room;
-	atomic_uint_fast64_t req;	/* bytes asked, handed out - freed here */
+	/* Unit bytes not asked for in the blocks it handed out, minus those
+	 * freed here: arena_stats() derives "requested" from it, and a free
+	 * subtracts its tag's slack as it stands, without a shift. */
+	atomic_uint_fast64_t slack;
 	struct tc_bin bin[TC_BINS];
 	uint32_t max[TC_BINS];	/* blocks each bin may hold (slow paths) */
 	struct spin lock;	/* foreign users, and the owner when asked */
@@ -109,7 +112,7 @@ struct tcache {
 	atomic_uint_fast64_t drained;	/* cumulative: remote taken in */
 	/* Remote side: other threads push here without any lock. */
 	_Alignas(64) _Atomic(void *) remote;
-	atomic_uint_fast64_t remote_units, remote_req;	/* cumulative */
+	atomic_uint_fast64_t remote_units, remote_slack;	/* cumulative */
 };
 
 struct slice {
@@ -161,6 +164,7 @@ struct arena {
 	uint32_t head[FL_COUNT][SL_COUNT];
 	atomic_uint_fast64_t core_free;		/* units, under lock */
 	atomic_uint_fast64_t direct_req;	/* bytes asked, uncached blocks */
+	atomic_uint_fast64_t direct_used;	/* their units */
 	uint64_t floor;		/* units */
 
 	struct arena_owner *owners;

@@ -399,7 +399,7 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 		}
 		p = unit_ptr(a, u);
 	}
-	add(&tc->req, len);
+	add(&tc->slack, meta_slack(meta));
 	tc_leave(tc, locked);
 	unpoison(p, len);
 	return p;
@@ -408,7 +408,7 @@ void *tc_alloc(struct arena *a, struct tcache *tc, uint32_t n, size_t len,
 void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 {
 	struct tcache *tc = &a->tcs[meta_origin(meta)];
-	uint64_t req = ((uint64_t)n << a->shift) - meta_slack(meta);
+	uint64_t slack = meta_slack(meta);
 	uint64_t owner = atomic_load_explicit(&tc->tid, memory_order_relaxed);
 	char *p = unit_ptr(a, u);
 	struct tc_bin *b;
@@ -423,7 +423,7 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		/* Counted before it is visible, so "drained" never leads. */
 		atomic_fetch_add_explicit(&tc->remote_units, n,
 					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&tc->remote_req, req,
+		atomic_fetch_add_explicit(&tc->remote_slack, slack,
 					  memory_order_relaxed);
 		unpoison(p, sizeof(void *));
 		do {
@@ -437,7 +437,7 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		/* Nobody's cache (its thread is gone): straight to common
 		 * memory, with the cache's accounts held as a foreigner. */
 		lock_foreign(a, &tc, 1);
-		add(&tc->req, -req);
+		add(&tc->slack, -slack);
 		unpoison(p, sizeof(void *));
 		*(void **)p = NULL;
 		give_chain(a, p);
@@ -445,7 +445,7 @@ void tc_free(struct arena *a, uint32_t u, uint32_t n, uint32_t meta)
 		return;
 	}
 	locked = tc_enter(tc);
-	add(&tc->req, -req);
+	add(&tc->slack, -slack);
 	b = bin_get(a, tc, n);
 	if (b && b->left && ld(&tc->room) >= n) {
 		tag_set_meta(a, u, META_CACHED | (meta & META_ORIGIN));
