@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "proto/nbd.h"
+#include "tests/tools/fdio.h"
 
 #define MAX_READS	4096	/* READs in flight per connection */
 #define MAX_OPTS	64	/* options awaiting their reply */
@@ -90,40 +91,6 @@ static void hang_if_blackholed(void)
 {
 	while (atomic_load(&blackholed))
 		pause();
-}
-
-static int read_full(int fd, void *buf, size_t len)
-{
-	unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 struct conn;

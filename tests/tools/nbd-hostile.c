@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "proto/nbd.h"
+#include "tests/tools/fdio.h"
 
 enum mode {
 	M_NONE, M_BAD_MAGIC, M_UNKNOWN_COOKIE, M_DUPLICATE, M_SHORT_PAYLOAD,
@@ -96,40 +97,6 @@ static void die(const char *msg)
 {
 	fprintf(stderr, "nbd-hostile: %s: %s\n", msg, strerror(errno));
 	exit(1);
-}
-
-static int read_full(int fd, void *p, size_t n)
-{
-	char *c = p;
-
-	while (n) {
-		ssize_t r = read(fd, c, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t r = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
 }
 
 static int relay(int from, int to, char *buf, size_t n)
