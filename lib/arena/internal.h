@@ -362,7 +362,10 @@ static inline void tc_leave(struct tcache *tc, bool locked)
  * probes instead of a walk over every large bin. */
 static inline struct tc_bin *tc_large_set(struct tcache *tc, uint32_t n)
 {
-	return &tc->bin[TC_LARGE0 + 2 * ((n * 0x9e3779b1U) >> (32 - TC_LSET_LOG))];
+	/* (One scaled offset from the first large bin.) */
+	return (struct tc_bin *)((char *)&tc->bin[TC_LARGE0] +
+				 (((n * 0x9e3779b1U) >> (32 - TC_LSET_LOG)) *
+				  (2 * sizeof(struct tc_bin))));
 }
 
 /* The bin holding blocks of @n units, or NULL. */
