@@ -126,6 +126,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 server/netswapd $(DESTDIR)$(SBINDIR)/netswapd
 	install -m 0644 docs/netswapd.8 $(DESTDIR)$(MANDIR)/man8/netswapd.8
+	install -m 0755 cli/netswap $(DESTDIR)$(SBINDIR)/netswap
+	install -m 0644 docs/netswap.8 $(DESTDIR)$(MANDIR)/man8/netswap.8
 
 clean:
 	rm -rf build server/netswapd cli/netswap
