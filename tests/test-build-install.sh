@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # make install honours PREFIX and DESTDIR: both binaries (netswapd, netswap)
-# run from their new home
-# and every man page is well-formed roff.
+# run from their new home and every man page is well-formed roff.
 # shellcheck source=tests/lib/functions.sh
 . "$(dirname "$0")/lib/functions.sh"
 need make groff
