@@ -13,13 +13,15 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* 0 when all len bytes arrived; -1 on error or end of stream. */
-static inline int read_full(int fd, void *buf, size_t len)
+/*
+ * Move all len bytes between buf and fd, or fail: 0 when done, -1 on an
+ * error or the end of the stream.  Sending never raises SIGPIPE.
+ */
+static inline int xfer_full(int fd, char *p, size_t len, int sending)
 {
-	char *p = buf;
-
 	while (len) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = sending ? send(fd, p, len, MSG_NOSIGNAL) :
+				      read(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -31,22 +33,15 @@ static inline int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* 0 when all len bytes went out on socket fd; -1 otherwise. */
+static inline int read_full(int fd, void *buf, size_t len)
+{
+	return xfer_full(fd, buf, len, 0);
+}
+
+/* fd must be a socket. */
 static inline int write_full(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return xfer_full(fd, (char *)buf, len, 1);
 }
 
 #endif
