@@ -32,10 +32,4 @@ grep -q '^reason: .*stall: no progress for 2[5-9] s (phase run' <<<"$out" ||
 if grep -q 'client declared the connection dead' <<<"$out"; then
 	fail "the watchdog should have fired before the client's timeout"
 fi
-pids=$(sed -n 's/.*(QEMU pid \([0-9]*\)), server .* pid \([0-9]*\) port.*/\1 \2/p' "$T/lab.err")
-[ -n "$pids" ] || fail "lab/run did not log its QEMU and server PIDs"
-for pid in $pids; do
-	if kill -0 "$pid" 2>/dev/null; then
-		fail "process $pid started by the lab is still running"
-	fi
-done
+assert_lab_cleaned_up "$T/lab.err"

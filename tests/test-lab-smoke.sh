@@ -15,7 +15,7 @@ out=$("$TOP/lab/run" --client nbd --server netswapd smoke 2>"$T/lab.err") || {
 }
 echo "$out" | tail -2
 last=$(echo "$out" | tail -1)
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$last"; }
+field() { lab_field "$1" "$last"; }
 
 [[ $last == "PASS scenario=smoke client=nbd server=netswapd "* ]] ||
 	fail "unexpected result line: $last"
@@ -26,10 +26,4 @@ assert_eq "$(field errors)" 0 "errors"
 [ "$(field pswpout)" -gt 100000 ] || fail "too little swap-out: $(field pswpout)"
 [ "$(field pswpin)" -gt 100000 ] || fail "too little swap-in: $(field pswpin)"
 # Everything the run started has ended.
-pids=$(sed -n 's/.*(QEMU pid \([0-9]*\)), server .* pid \([0-9]*\) port.*/\1 \2/p' "$T/lab.err")
-[ -n "$pids" ] || fail "lab/run did not log its QEMU and server PIDs"
-for pid in $pids; do
-	if kill -0 "$pid" 2>/dev/null; then
-		fail "process $pid started by the lab is still running"
-	fi
-done
+assert_lab_cleaned_up "$T/lab.err"

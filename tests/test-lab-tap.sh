@@ -18,7 +18,7 @@ out=$("$TOP/lab/run" --client netswap --server netswapd --net tap --mem 256 \
 }
 echo "$out" | tail -1
 last=$(tail -1 <<<"$out")
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$last"; }
+field() { lab_field "$1" "$last"; }
 [[ $last == "PASS scenario=smoke client=netswap server=netswapd "* ]] ||
 	fail "unexpected result line: $last"
 # 512 MiB of 4 KiB pages, each verified once, most of them via the network.
@@ -31,10 +31,4 @@ grep -q 'NS-PHASE attach server=10.0.3.1 ' "$T/run/console.log" ||
 if ip netns list | grep -q '^netswap-lab-'; then
 	fail "a lab network namespace is still there: $(ip netns list | grep netswap-lab-)"
 fi
-pids=$(sed -n 's/.*(QEMU pid \([0-9]*\)), server .* pid \([0-9]*\) port.*/\1 \2/p' "$T/lab.err")
-[ -n "$pids" ] || fail "lab/run did not log its QEMU and server PIDs"
-for pid in $pids; do
-	if kill -0 "$pid" 2>/dev/null; then
-		fail "process $pid started by the lab is still running"
-	fi
-done
+assert_lab_cleaned_up "$T/lab.err"

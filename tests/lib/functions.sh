@@ -109,3 +109,21 @@ h.pwrite(buf, 4096)
 assert h.pread(len(buf), 4096) == buf
 ' || fail "server on port $port no longer serves '$export'"
 }
+
+# lab_field KEY LINE: the value of KEY=... in a lab/run result line.
+lab_field() {
+	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2 "
+}
+
+# assert_lab_cleaned_up ERRFILE: the QEMU and server PIDs a lab/run logged
+# on its stderr (ERRFILE) are gone: the lab ends everything it starts.
+assert_lab_cleaned_up() {
+	local pids pid
+	pids=$(sed -n 's/.*(QEMU pid \([0-9]*\)), server .* pid \([0-9]*\) port.*/\1 \2/p' "$1")
+	[ -n "$pids" ] || fail "lab/run did not log its QEMU and server PIDs"
+	for pid in $pids; do
+		if kill -0 "$pid" 2>/dev/null; then
+			fail "process $pid started by the lab is still running"
+		fi
+	done
+}
