@@ -252,6 +252,9 @@ static void *mix_thread(void *arg)
 		arena_free(m->a, m->mine[i]);
 		arena_free(m->a, m->other->mine[i + 1]);
 	}
+	pthread_barrier_wait(m->bar);	/* main checks again... */
+	/* ...before we exit: our exit gives the cache back, an arena call
+	 * that arena_check() must not overlap. */
 	pthread_barrier_wait(m->bar);
 	return NULL;
 }
@@ -296,8 +299,10 @@ static void test_lazy_accounts(void)
 	CHECK(st.requested == 0 && st.used == 0);
 	CHECK(st.used + st.reserved + st.cached + st.free == st.capacity);
 	CHECK(arena_check(a) == 0);
+	pthread_barrier_wait(&bar);
 	for (int k = 0; k < 2; k++)
 		pthread_join(t[k], NULL);
+	CHECK(arena_check(a) == 0);
 	pthread_barrier_destroy(&bar);
 	for (int k = 0; k < 2; k++)
 		arena_owner_destroy(m[k].o);
