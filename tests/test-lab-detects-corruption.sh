@@ -9,19 +9,13 @@
 # shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
-gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -I"$TOP" \
-	-o "$T/nbd-corrupt-proxy" "$TOP/tests/tools/nbd-corrupt-proxy.c" ||
-	fail "cannot build the corrupting proxy"
-# lab/run starts PROG --listen A --upstream B; aim at a memhog page (its
-# magic, lab/guest/stamp.h), not at whatever else the guest swaps in.
-proxy=$T/proxy
-printf '#!/bin/sh\nexec %q --magic 4e53504147453031 "$@"\n' \
-	"$T/nbd-corrupt-proxy" >"$proxy"
-chmod +x "$proxy"
+# Aim at a memhog page (its magic, lab/guest/stamp.h), not at whatever
+# else the guest swaps in.
+lab_proxy --magic 4e53504147453031
 
 rc=0
 out=$("$TOP/lab/run" --client nbd --server netswapd --mem 256 --grace 5 \
-	--proxy "$proxy" --save "$T/logs" smoke 2>"$T/lab.err") || rc=$?
+	--proxy "$T/proxy" --save "$T/logs" smoke 2>"$T/lab.err") || rc=$?
 echo "$out" | grep -E '^(reason|PASS|FAIL)'
 last=$(echo "$out" | tail -1)
 

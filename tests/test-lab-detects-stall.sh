@@ -8,17 +8,11 @@
 # shellcheck disable=SC1091 # the shared helpers
 . "$(dirname "$0")/lib/functions.sh"
 
-gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -I"$TOP" \
-	-o "$T/nbd-corrupt-proxy" "$TOP/tests/tools/nbd-corrupt-proxy.c" ||
-	fail "cannot build the proxy"
-proxy=$T/proxy
-printf '#!/bin/sh\nexec %q --blackhole-after %d "$@"\n' \
-	"$T/nbd-corrupt-proxy" $((64 << 20)) >"$proxy"
-chmod +x "$proxy"
+lab_proxy --blackhole-after $((64 << 20))
 
 rc=0
 out=$("$TOP/lab/run" --client nbd --server netswapd --mem 256 --stall 25 \
-	--proxy "$proxy" --save "$T/logs" smoke 2>"$T/lab.err") || rc=$?
+	--proxy "$T/proxy" --save "$T/logs" smoke 2>"$T/lab.err") || rc=$?
 echo "$out" | grep -E '^(reason|PASS|FAIL)'
 last=$(tail -1 <<<"$out")
 

@@ -127,3 +127,19 @@ assert_lab_cleaned_up() {
 		fi
 	done
 }
+
+# lab_proxy ARGS...: build tests/tools/nbd-corrupt-proxy and write $T/proxy,
+# the program for lab/run --proxy (started as PROG --listen A --upstream B),
+# which runs the proxy with ARGS in front of those.
+lab_proxy() {
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -I"$TOP" \
+		-o "$T/nbd-corrupt-proxy" "$TOP/tests/tools/nbd-corrupt-proxy.c" ||
+		fail "cannot build tests/tools/nbd-corrupt-proxy.c"
+	{
+		echo '#!/bin/sh'
+		printf 'exec %q' "$T/nbd-corrupt-proxy"
+		printf ' %q' "$@"
+		echo ' "$@"'
+	} >"$T/proxy"
+	chmod +x "$T/proxy"
+}
