@@ -110,10 +110,9 @@ assert h.pread(len(buf), 4096) == buf
 ' || fail "server on port $port no longer serves '$export'"
 }
 
-# lab_field KEY LINE: the value of KEY=... in a lab/run result line.
-lab_field() {
-	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2 "
-}
+# lab_field, for the lab tests.
+# shellcheck source=lab/lib/result.sh
+. "$TOP/lab/lib/result.sh"
 
 # assert_lab_cleaned_up ERRFILE: the QEMU and server PIDs a lab/run logged
 # on its stderr (ERRFILE) are gone: the lab ends everything it starts.
