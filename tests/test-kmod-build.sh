@@ -18,7 +18,7 @@ for series in 6.1 6.12; do
 	ko=$TOP/build/kmod/$series/netswap.ko
 	[ -s "$ko" ] || fail "no $ko after the build"
 	# The module is for the kernel it was built against, not some other.
-	want=$(cat "$TOP/lab/cache/kernel-$series/version")
+	want=$(cat "$("$TOP/lab/fetch-kernel" "$series")/version")
 	got=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
 	[ "$got" = "$want" ] || fail "$series: vermagic $got, expected $want"
 	echo "ok: netswap.ko builds with -Werror for $want"

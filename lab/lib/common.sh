@@ -5,7 +5,8 @@
 
 LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_DIR=$LAB_TOP/lab
-LAB_CACHE=${LAB_CACHE:-$LAB_DIR/cache}
+# Outside the clone: a fresh clone (CI) reuses kernels and images.
+LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netswap/lab}
 LAB_QEMU_LOCK=/tmp/netswap-qemu.lock
 # Commands that must run in the lab's network namespace (--net tap) are
 # prefixed with this array; empty for user networking.
