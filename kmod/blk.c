@@ -61,6 +61,40 @@ void ns_dispatch_locked(struct ns_dev *dev, struct ns_cmd *cmd)
 	queue_work(conn->tx_wq, &conn->tx_work);
 }
 
+/* Under dev->lock: park a request until @delay has passed (error retries). */
+void ns_delay_locked(struct ns_dev *dev, struct ns_cmd *cmd, unsigned long delay)
+{
+	lockdep_assert_held(&dev->lock);
+	cmd->state = NS_CMD_DELAYED;
+	cmd->conn = NULL;
+	cmd->due = jiffies + delay;
+	list_add_tail(&cmd->node, &dev->delayed);
+	/* A pending, later run is close enough: the delays are short. */
+	queue_delayed_work(dev->ctl_wq, &dev->retry_work, delay);
+}
+
+/* Dispatch the delayed requests that are due; come back for the rest. */
+void ns_retry_work(struct work_struct *work)
+{
+	struct ns_dev *dev = container_of(to_delayed_work(work), struct ns_dev,
+					  retry_work);
+	unsigned long next = MAX_JIFFY_OFFSET;
+	struct ns_cmd *cmd, *tmp;
+
+	spin_lock(&dev->lock);
+	list_for_each_entry_safe(cmd, tmp, &dev->delayed, node) {
+		if (time_before(jiffies, cmd->due)) {
+			next = min(next, cmd->due - jiffies);
+			continue;
+		}
+		list_del_init(&cmd->node);
+		ns_dispatch_locked(dev, cmd);
+	}
+	if (next != MAX_JIFFY_OFFSET && !dev->dying)
+		queue_delayed_work(dev->ctl_wq, &dev->retry_work, next);
+	spin_unlock(&dev->lock);
+}
+
 /* The caller has taken the request off every list and out of by_tag. */
 void ns_finish(struct ns_cmd *cmd, blk_status_t status)
 {
@@ -112,6 +146,7 @@ static int ns_setup_cmd(struct request *rq, struct ns_cmd *cmd)
 	}
 	cmd->swap = rq->cmd_flags & REQ_SWAP;
 	cmd->fail = false;
+	cmd->err_retries = 0;
 	cmd->status = BLK_STS_OK;
 	cmd->submitted = jiffies;
 	cmd->start_ns = ktime_get_ns();
@@ -127,11 +162,15 @@ static blk_status_t ns_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	if (ns_setup_cmd(rq, cmd))
 		return BLK_STS_NOTSUPP;
+	/* A WRITE's crcs, before the lock: they read the whole payload. */
+	if (ns_integrity_prepare(dev, cmd))
+		return BLK_STS_IOERR;
 
 	blk_mq_start_request(rq);
 	atomic_inc(&dev->stats.in_flight);
 	spin_lock(&dev->lock);
-	if (dev->dying) {
+	/* Dying, or a read of a block the server is known to have lost. */
+	if (dev->dying || ns_integrity_submit_locked(dev, cmd)) {
 		spin_unlock(&dev->lock);
 		ns_finish(cmd, BLK_STS_IOERR);
 		return BLK_STS_OK;
@@ -154,10 +193,12 @@ static enum blk_eh_timer_return ns_timeout(struct request *rq)
 	struct ns_dev *dev = rq->q->queuedata;
 	unsigned long req_timeout = dev->cfg.req_timeout * HZ;
 	struct ns_conn *conn = NULL;
+	u32 gen = 0;
 
 	spin_lock(&dev->lock);
 	switch (cmd->state) {
 	case NS_CMD_PARKED:
+	case NS_CMD_DELAYED:
 		if (ns_cmd_expired(dev, cmd)) {
 			list_del_init(&cmd->node);
 			cmd->state = NS_CMD_IDLE;
@@ -176,15 +217,17 @@ static enum blk_eh_timer_return ns_timeout(struct request *rq)
 		else if (time_before(jiffies, cmd->sent + req_timeout))
 			break;
 		conn = cmd->conn;
+		gen = conn->gen;
 		break;
 	default:
 		break;
 	}
 	spin_unlock(&dev->lock);
 
+	/* The incarnation it saw: a newer one, set up meanwhile, is innocent. */
 	if (conn) {
 		atomic64_inc(&dev->stats.timeouts);
-		ns_conn_fail(conn, -ETIMEDOUT, "request timed out");
+		ns_conn_fail_gen(conn, gen, -ETIMEDOUT, "request timed out");
 	}
 	return BLK_EH_RESET_TIMER;
 }

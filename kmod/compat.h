@@ -25,6 +25,7 @@ struct ns_queue_limits {
 	bool fua;			/* server takes NBD_CMD_FLAG_FUA */
 	bool discard;			/* server takes NBD_CMD_TRIM */
 	bool write_zeroes;		/* server takes NBD_CMD_WRITE_ZEROES */
+	bool stable_writes;		/* pages must not change under a write */
 };
 
 /* Largest discard or write-zeroes range one NBD request may carry. */
@@ -53,6 +54,8 @@ static inline struct gendisk *ns_alloc_disk(struct blk_mq_tag_set *set,
 	}
 	if (nl->write_zeroes)
 		lim.max_write_zeroes_sectors = NS_MAX_RANGE_SECTORS;
+	if (nl->stable_writes)
+		lim.features |= BLK_FEAT_STABLE_WRITES;
 	return blk_mq_alloc_disk(set, &lim, queuedata);
 }
 #else
@@ -79,6 +82,8 @@ static inline struct gendisk *ns_alloc_disk(struct blk_mq_tag_set *set,
 	}
 	if (nl->write_zeroes)
 		blk_queue_max_write_zeroes_sectors(q, NS_MAX_RANGE_SECTORS);
+	if (nl->stable_writes)
+		blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
 	return disk;
 }
 #endif

@@ -22,9 +22,7 @@
 
 #include "netswap.h"
 
-#define NS_VERSION		"0.1"
-#define NS_DEFAULT_PORT		"10809"
-#define NS_MAX_REQ_BYTES	(128 * 1024)	/* see docs/kmod.md, "reserve" */
+#define NS_VERSION		"0.2"
 #define NS_MAX_DEVICES		1024
 
 struct ns_item {
@@ -49,6 +47,7 @@ int ns_dev_configure(struct ns_dev *dev, const struct ns_export_info *info)
 	struct ns_queue_limits *lim = &dev->limits;
 	u16 tf = info->tflags;
 	u32 max_bytes;
+	int err;
 
 	dev->info = *info;
 	if (dev->nr_conns > 1 && !(tf & NBD_TFLAG_CAN_MULTI_CONN)) {
@@ -64,7 +63,13 @@ int ns_dev_configure(struct ns_dev *dev, const struct ns_export_info *info)
 	lim->fua = tf & NBD_TFLAG_SEND_FUA;
 	lim->discard = tf & NBD_TFLAG_SEND_TRIM;
 	lim->write_zeroes = tf & NBD_TFLAG_SEND_WRITE_ZEROES;
+	/* Checksums hold only if a page cannot change while it is written. */
+	lim->stable_writes = dev->cfg.integrity;
+	dev->raw_size = info->size;
 	dev->info.size = round_down(info->size, lim->lbs);
+	err = ns_integrity_alloc(dev);
+	if (err)
+		return err;
 	return ns_blk_init(dev);
 }
 
@@ -72,7 +77,8 @@ static void ns_dev_free(struct ns_dev *dev, unsigned int nr_alloc)
 {
 	unsigned int i;
 
-	for (i = 0; i < nr_alloc; i++) {
+	/* An attach that failed early may have no connections at all. */
+	for (i = 0; dev->conns && i < nr_alloc; i++) {
 		if (dev->conns[i].rx_wq)
 			destroy_workqueue(dev->conns[i].rx_wq);
 		if (dev->conns[i].tx_wq)
@@ -81,6 +87,9 @@ static void ns_dev_free(struct ns_dev *dev, unsigned int nr_alloc)
 	if (dev->ctl_wq)
 		destroy_workqueue(dev->ctl_wq);
 	ns_blk_free(dev);
+	ns_integrity_free(dev);
+	if (dev->memalloc_anchor)
+		ns_sock_close(dev->memalloc_anchor);
 	kfree(dev->conns);
 	kfree(dev->by_tag);
 	if (dev->index >= 0)
@@ -124,6 +133,7 @@ static void ns_dev_set_dying(struct ns_dev *dev)
 	dev->dying = true;
 	list_splice_tail_init(&dev->parked_swap, &failed);
 	list_splice_tail_init(&dev->parked_other, &failed);
+	list_splice_tail_init(&dev->delayed, &failed);
 	list_for_each_entry(cmd, &failed, node) {
 		cmd->state = NS_CMD_IDLE;
 		dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
@@ -142,6 +152,7 @@ static void ns_dev_destroy(struct ns_dev *dev, unsigned int nr_alloc,
 	unsigned int i;
 
 	ns_dev_set_dying(dev);
+	cancel_delayed_work_sync(&dev->retry_work);
 	for (i = 0; i < nr_alloc; i++)
 		cancel_delayed_work_sync(&dev->conns[i].connect_work);
 	/* Waits for I/O in flight; dead connections fail theirs now. */
@@ -155,7 +166,7 @@ static void ns_dev_destroy(struct ns_dev *dev, unsigned int nr_alloc,
 static int ns_dev_start(struct ns_item *it)
 {
 	const struct ns_config *cfg = &it->cfg;
-	unsigned int i, nr_alloc = cfg->nr_conns;
+	unsigned int i, nr_alloc = cfg->connections;
 	struct ns_dev *dev;
 	int err;
 
@@ -169,11 +180,14 @@ static int ns_dev_start(struct ns_item *it)
 	spin_lock_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->parked_swap);
 	INIT_LIST_HEAD(&dev->parked_other);
+	INIT_LIST_HEAD(&dev->delayed);
+	INIT_DELAYED_WORK(&dev->retry_work, ns_retry_work);
 	dev->nr_conns = nr_alloc;
 	dev->index = ida_alloc_max(&ns_index_ida, NS_MAX_DEVICES - 1, GFP_KERNEL);
 	dev->conns = kcalloc(nr_alloc, sizeof(*dev->conns), GFP_KERNEL);
 	dev->by_tag = kcalloc(cfg->queue_depth, sizeof(*dev->by_tag), GFP_KERNEL);
-	if (dev->index < 0 || !dev->conns || !dev->by_tag) {
+	dev->memalloc_anchor = ns_sock_anchor();
+	if (dev->index < 0 || !dev->conns || !dev->by_tag || !dev->memalloc_anchor) {
 		err = dev->index < 0 ? dev->index : -ENOMEM;
 		goto out_free;
 	}
@@ -195,9 +209,10 @@ static int ns_dev_start(struct ns_item *it)
 	}
 	ns_debugfs_add(dev);
 	it->dev = dev;
-	pr_info("%s: %s attached, export '%s', %llu bytes, %u connection(s)\n",
+	pr_info("%s: %s attached, export '%s', %llu bytes, %u connection(s), integrity %s\n",
 		dev->disk->disk_name, dev->name, dev->cfg.export,
-		dev->info.size, dev->nr_conns);
+		dev->info.size, dev->nr_conns,
+		dev->cfg.integrity ? "on" : "off");
 	return 0;
 
 out_free:
@@ -214,7 +229,7 @@ static int ns_dev_stop(struct ns_item *it, bool force)
 		return -EBUSY;
 	pr_info("%s: detaching\n", dev->disk->disk_name);
 	ns_debugfs_del(dev);
-	ns_dev_destroy(dev, dev->cfg.nr_conns, true);
+	ns_dev_destroy(dev, dev->cfg.connections, true);
 	it->dev = NULL;
 	return 0;
 }
@@ -336,11 +351,18 @@ static ssize_t ns_item_export_store(struct config_item *item,
 	return err ? err : count;
 }
 
-/* Unsigned settings, each with its bounds; all frozen while powered. */
-#define NS_UINT_ATTR(_name, _field, _min, _max)				\
+/*
+ * Unsigned settings, each with its bounds; all frozen while powered.  The
+ * attribute comes first so the macro ends with a function body.
+ */
+#define NS_UINT_ATTR(_name, _min, _max)					\
+static ssize_t ns_item_##_name##_show(struct config_item *item, char *page); \
+static ssize_t ns_item_##_name##_store(struct config_item *item,	\
+				       const char *page, size_t count);	\
+CONFIGFS_ATTR(ns_item_, _name);						\
 static ssize_t ns_item_##_name##_show(struct config_item *item, char *page) \
 {									\
-	return sprintf(page, "%u\n", to_ns_item(item)->cfg._field);	\
+	return sprintf(page, "%u\n", to_ns_item(item)->cfg._name);	\
 }									\
 static ssize_t ns_item_##_name##_store(struct config_item *item,	\
 				       const char *page, size_t count)	\
@@ -357,17 +379,25 @@ static ssize_t ns_item_##_name##_store(struct config_item *item,	\
 	if (it->dev)							\
 		err = -EBUSY;						\
 	else								\
-		it->cfg._field = v;					\
+		it->cfg._name = v;					\
 	mutex_unlock(&ns_cfg_lock);					\
 	return err ? err : count;					\
-}									\
-CONFIGFS_ATTR(ns_item_, _name)
+}
 
-NS_UINT_ATTR(connections, nr_conns, 1, NS_MAX_CONNS);
-NS_UINT_ATTR(queue_depth, queue_depth, 1, 1024);
-NS_UINT_ATTR(io_timeout, io_timeout, 0, 7 * 24 * 3600);
-NS_UINT_ATTR(req_timeout, req_timeout, 1, 3600);
-NS_UINT_ATTR(connect_timeout, connect_timeout, 1, 600);
+/* One attribute per NS_CFG_UINT of proto/netswap_ctl.h. */
+#define NS_CFG_UINT(name, min, max, def, help) NS_UINT_ATTR(name, min, max)
+#include "netswap_ctl.h"
+
+#define NS_CFG_UINT(name, min, max, def, help) NS_CFG_IDX_##name,
+enum ns_cfg_idx {
+#include "netswap_ctl.h"
+	NS_CFG_NR_UINTS
+};
+
+#define NS_CFG_UINT(name, min, max, def, help) .name = def,
+static const struct ns_config ns_cfg_defaults = {
+#include "netswap_ctl.h"
+};
 
 CONFIGFS_ATTR(ns_item_, addresses);
 CONFIGFS_ATTR(ns_item_, export);
@@ -409,14 +439,12 @@ static ssize_t ns_item_device_show(struct config_item *item, char *page)
 }
 CONFIGFS_ATTR_RO(ns_item_, device);
 
+#define NS_CFG_UINT(name, min, max, def, help) \
+	[NS_CFG_IDX_##name] = &ns_item_attr_##name,
 static struct configfs_attribute *ns_item_attrs[] = {
-	&ns_item_attr_addresses,
+#include "netswap_ctl.h"
+	[NS_CFG_NR_UINTS] = &ns_item_attr_addresses,
 	&ns_item_attr_export,
-	&ns_item_attr_connections,
-	&ns_item_attr_queue_depth,
-	&ns_item_attr_io_timeout,
-	&ns_item_attr_req_timeout,
-	&ns_item_attr_connect_timeout,
 	&ns_item_attr_power,
 	&ns_item_attr_device,
 	NULL,
@@ -442,15 +470,12 @@ static struct config_item *ns_group_make_item(struct config_group *group,
 {
 	struct ns_item *it;
 
-	if (strlen(name) >= sizeof_field(struct ns_dev, name))
+	if (strlen(name) >= NS_MAX_NAME)
 		return ERR_PTR(-ENAMETOOLONG);
 	it = kzalloc(sizeof(*it), GFP_KERNEL);
 	if (!it)
 		return ERR_PTR(-ENOMEM);
-	it->cfg.nr_conns = 1;
-	it->cfg.queue_depth = 64;
-	it->cfg.req_timeout = 30;
-	it->cfg.connect_timeout = 10;
+	it->cfg = ns_cfg_defaults;
 	config_item_init_type_name(&it->item, name, &ns_item_type);
 	return &it->item;
 }

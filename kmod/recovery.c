@@ -3,8 +3,11 @@
  * Connection life: one path builds a connection, the first time or the
  * hundredth (ns_conn_setup), one path tears it down (ns_conn_teardown).
  *
- *   LIVE --ns_conn_fail()--> FAILED --err_work--> DOWN --connect_work--> LIVE
+ *   DOWN --connect_work--> CONNECTING --> LIVE --ns_conn_fail()--> FAILED
+ *    ^                          |                                   |
+ *    +------- setup failed -----+------------- err_work ------------+
  *
+ * Every move goes through ns_conn_set_state(), which refuses any other.
  * ns_conn_fail() may be called from anywhere (rx, tx, the blk-mq timeout
  * handler); only the LIVE -> FAILED transition queues err_work, so a
  * connection is torn down once.  err_work stops the socket, waits for rx and
@@ -36,6 +39,30 @@ const char *ns_conn_state_name(enum ns_conn_state state)
 	return "?";
 }
 
+/* The legal moves of the diagram above, as bit masks of target states. */
+static const u8 ns_conn_moves[] = {
+	[NS_CONN_DOWN]		= BIT(NS_CONN_CONNECTING),
+	[NS_CONN_CONNECTING]	= BIT(NS_CONN_LIVE) | BIT(NS_CONN_DOWN),
+	[NS_CONN_LIVE]		= BIT(NS_CONN_FAILED),
+	[NS_CONN_FAILED]	= BIT(NS_CONN_DOWN),
+};
+
+/* Under dev->lock.  An illegal move is a bug: refuse it, loudly, once. */
+bool ns_conn_set_state(struct ns_conn *conn, enum ns_conn_state to)
+{
+	enum ns_conn_state from = conn->state;
+
+	lockdep_assert_held(&conn->dev->lock);
+	if (WARN_ONCE(!(ns_conn_moves[from] & BIT(to)),
+		      "netswap: connection %u: %s -> %s refused\n", conn->id,
+		      ns_conn_state_name(from), ns_conn_state_name(to)))
+		return false;
+	conn->state = to;
+	if (to == NS_CONN_LIVE)
+		conn->gen++;
+	return true;
+}
+
 void ns_conn_init(struct ns_dev *dev, struct ns_conn *conn, unsigned int id)
 {
 	conn->dev = dev;
@@ -52,26 +79,45 @@ void ns_conn_init(struct ns_dev *dev, struct ns_conn *conn, unsigned int id)
 	conn->backoff_ms = NS_BACKOFF_MIN_MS;
 }
 
-/* A reconnect must find the export the device was built on. */
-static int ns_check_export(struct ns_dev *dev, const struct ns_export_info *info)
+/*
+ * A reconnect must find the export the device was built on.  Sizes compare
+ * as the device uses them, rounded down to its block size: an export whose
+ * size is not a multiple of it is still the same export.
+ */
+static const char *ns_check_export(struct ns_dev *dev,
+				   const struct ns_export_info *info)
 {
 	const struct ns_queue_limits *lim = &dev->limits;
 	u16 tf = info->tflags;
 
-	if (info->size != dev->info.size)
-		return -EMEDIUMTYPE;
+	if (round_down(info->size, lim->lbs) != dev->info.size)
+		return "the export's size changed";
 	if ((tf & NBD_TFLAG_READ_ONLY) && !(dev->info.tflags & NBD_TFLAG_READ_ONLY))
-		return -EROFS;
+		return "the export became read-only";
 	if ((lim->write_cache && !(tf & NBD_TFLAG_SEND_FLUSH)) ||
 	    (lim->fua && !(tf & NBD_TFLAG_SEND_FUA)) ||
 	    (lim->discard && !(tf & NBD_TFLAG_SEND_TRIM)) ||
-	    (lim->write_zeroes && !(tf & NBD_TFLAG_SEND_WRITE_ZEROES)) ||
-	    !ns_conn_multi_ok(dev, tf))
-		return -EMEDIUMTYPE;
+	    (lim->write_zeroes && !(tf & NBD_TFLAG_SEND_WRITE_ZEROES)))
+		return "the export lost a command the device relies on";
+	if (!ns_conn_multi_ok(dev, tf))
+		return "the server no longer allows several connections";
 	if (info->min_block > lim->lbs ||
 	    info->max_payload < (lim->max_sectors << SECTOR_SHIFT))
-		return -EMEDIUMTYPE;
-	return 0;
+		return "the export's block sizes no longer fit the device";
+	return NULL;
+}
+
+/* Only the first of a run of identical refusals is worth a log line. */
+static int ns_refuse_export(struct ns_conn *conn, const struct ns_export_info *info,
+			    const char *why)
+{
+	struct ns_dev *dev = conn->dev;
+
+	if (conn->last_error != -EMEDIUMTYPE)
+		pr_err("%s: %pISpc: %s (size %llu, flags 0x%x; the device has %llu, 0x%x): it cannot serve this device, retrying until it can\n",
+		       dev->disk->disk_name, &dev->cfg.addrs[conn->addr_idx], why,
+		       info->size, info->tflags, dev->info.size, dev->info.tflags);
+	return -EMEDIUMTYPE;
 }
 
 /* Under dev->lock: give a request to a live connection, or park it. */
@@ -116,10 +162,16 @@ static void ns_schedule_reconnect(struct ns_conn *conn)
 			   msecs_to_jiffies(delay));
 }
 
+/*
+ * Connect, handshake, check the export (or size the device, the first time),
+ * read back a few known blocks, go live.  The probe and the check happen
+ * before any request can reach the new socket.
+ */
 int ns_conn_setup(struct ns_conn *conn, bool new)
 {
 	struct ns_dev *dev = conn->dev;
 	struct ns_export_info info;
+	const char *why;
 	LIST_HEAD(parked);
 	LIST_HEAD(failed);
 	struct socket *sock;
@@ -131,7 +183,7 @@ int ns_conn_setup(struct ns_conn *conn, bool new)
 		spin_unlock(&dev->lock);
 		return -ESHUTDOWN;
 	}
-	conn->state = NS_CONN_CONNECTING;
+	ns_conn_set_state(conn, NS_CONN_CONNECTING);
 	spin_unlock(&dev->lock);
 
 	/* Reconnects happen under memory pressure: let them use the reserves. */
@@ -146,7 +198,17 @@ int ns_conn_setup(struct ns_conn *conn, bool new)
 	if (err)
 		goto out_down;
 
-	err = new ? ns_dev_configure(dev, &info) : ns_check_export(dev, &info);
+	if (new) {
+		err = ns_dev_configure(dev, &info);
+	} else {
+		why = ns_check_export(dev, &info);
+		err = why ? ns_refuse_export(conn, &info, why) : 0;
+	}
+	if (!err && !new) {
+		noreclaim = memalloc_noreclaim_save();
+		err = ns_integrity_probe(conn, sock);
+		memalloc_noreclaim_restore(noreclaim);
+	}
 	if (err)
 		goto out_close;
 
@@ -160,39 +222,41 @@ int ns_conn_setup(struct ns_conn *conn, bool new)
 		goto out_close;
 	}
 	conn->sock = sock;
-	conn->state = NS_CONN_LIVE;
+	ns_conn_set_state(conn, NS_CONN_LIVE);
 	conn->live_since = jiffies;
 	conn->last_error = 0;
 	conn->connects++;
+	/* Before anyone can fail it: rx must own the socket it will read. */
+	queue_work(conn->rx_wq, &conn->rx_work);
 	list_splice_tail_init(&dev->parked_swap, &parked);
 	list_splice_tail_init(&dev->parked_other, &parked);
 	ns_requeue_locked(dev, &parked, &failed);
 	spin_unlock(&dev->lock);
 
 	ns_fail_list(&failed);
-	queue_work(conn->rx_wq, &conn->rx_work);
 	return 0;
 
 out_close:
 	ns_sock_close(sock);
 out_down:
 	spin_lock(&dev->lock);
-	conn->state = NS_CONN_DOWN;
+	ns_conn_set_state(conn, NS_CONN_DOWN);
 	conn->last_error = err;
 	spin_unlock(&dev->lock);
 	return err;
 }
 
-void ns_conn_fail(struct ns_conn *conn, int err, const char *why)
+/* Fail @conn if it is still incarnation @gen, LIVE.  Any context. */
+void ns_conn_fail_gen(struct ns_conn *conn, u32 gen, int err, const char *why)
 {
 	struct ns_dev *dev = conn->dev;
 
 	spin_lock(&dev->lock);
-	if (conn->state != NS_CONN_LIVE) {
+	if (conn->state != NS_CONN_LIVE || conn->gen != gen) {
 		spin_unlock(&dev->lock);
 		return;
 	}
-	conn->state = NS_CONN_FAILED;
+	ns_conn_set_state(conn, NS_CONN_FAILED);
 	conn->last_error = err;
 	spin_unlock(&dev->lock);
 
@@ -205,9 +269,20 @@ void ns_conn_fail(struct ns_conn *conn, int err, const char *why)
 }
 
 /*
+ * Fail whatever incarnation of @conn is live: for its own rx and tx (which
+ * never outlive their incarnation) and for fault injection.
+ */
+void ns_conn_fail(struct ns_conn *conn, int err, const char *why)
+{
+	ns_conn_fail_gen(conn, READ_ONCE(conn->gen), err, why);
+}
+
+/*
  * Stop a FAILED connection.  The shutdown wakes rx and tx wherever they
  * block; once both works have returned nothing else touches the requests on
- * this connection, and they can move.
+ * this connection.  The socket is released before they move: NBD has no
+ * fencing, and a WRITE resent on another connection while its first copy
+ * could still reach the server might be overtaken by it.
  */
 static void ns_conn_teardown(struct ns_conn *conn)
 {
@@ -227,12 +302,15 @@ static void ns_conn_teardown(struct ns_conn *conn)
 	conn->nr_inflight = 0;
 	sock = conn->sock;
 	conn->sock = NULL;
-	conn->state = NS_CONN_DOWN;
-	ns_requeue_locked(dev, &victims, &failed);
+	ns_conn_set_state(conn, NS_CONN_DOWN);
 	spin_unlock(&dev->lock);
 
-	ns_fail_list(&failed);
 	ns_sock_close(sock);
+
+	spin_lock(&dev->lock);
+	ns_requeue_locked(dev, &victims, &failed);
+	spin_unlock(&dev->lock);
+	ns_fail_list(&failed);
 }
 
 void ns_err_work(struct work_struct *work)
@@ -279,7 +357,7 @@ void ns_conn_stop(struct ns_conn *conn)
 	spin_lock(&dev->lock);
 	live = conn->state == NS_CONN_LIVE;
 	if (live)
-		conn->state = NS_CONN_FAILED;
+		ns_conn_set_state(conn, NS_CONN_FAILED);
 	spin_unlock(&dev->lock);
 
 	if (live) {

@@ -21,17 +21,42 @@
  * Every byte of the socket's traffic may be what frees memory, so it may use
  * the PFMEMALLOC reserves, and its page fragments must come from the
  * socket (sk_allocation) rather than from whatever task happens to send.
+ *
+ * A link that died while idle must be found before the next swap-out needs
+ * it: keepalive probes after req_timeout/3 of silence, and TCP_USER_TIMEOUT
+ * bounds how long sent data may stay unacknowledged, so a dead peer costs
+ * about req_timeout whether or not requests are in flight.
  */
-static void ns_sock_prepare(struct socket *sock, long timeo)
+static void ns_sock_prepare(struct socket *sock, const struct ns_config *cfg)
 {
 	struct sock *sk = sock->sk;
+	int idle = max(1U, cfg->req_timeout / 3);
 
 	sk_set_memalloc(sk);
 	sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
 	sk->sk_use_task_frag = false;
 	sock_no_linger(sk);
 	tcp_sock_set_nodelay(sk);
-	ns_sock_set_timeout(sock, timeo);
+	sock_set_keepalive(sk);
+	tcp_sock_set_keepidle(sk, idle);
+	tcp_sock_set_keepintvl(sk, idle);
+	tcp_sock_set_keepcnt(sk, 3);
+	tcp_sock_set_user_timeout(sk, cfg->req_timeout * MSEC_PER_SEC);
+	ns_sock_set_timeout(sock, cfg->connect_timeout * HZ);
+}
+
+/*
+ * The device's idle memalloc socket (see ns_dev.memalloc_anchor).  Never
+ * connected; its only job is to hold the kernel's memalloc-socket count up.
+ */
+struct socket *ns_sock_anchor(void)
+{
+	struct socket *sock;
+
+	if (sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP, &sock))
+		return NULL;
+	sk_set_memalloc(sock->sk);
+	return sock;
 }
 
 void ns_sock_set_timeout(struct socket *sock, long timeo)
@@ -58,7 +83,6 @@ static int ns_addr_len(const struct sockaddr_storage *ss)
 int ns_sock_connect(struct ns_conn *conn, struct socket **sockp)
 {
 	const struct ns_config *cfg = &conn->dev->cfg;
-	long timeo = cfg->connect_timeout * HZ;
 	struct sockaddr_storage *ss;
 	struct socket *sock;
 	unsigned int i, idx;
@@ -71,7 +95,7 @@ int ns_sock_connect(struct ns_conn *conn, struct socket **sockp)
 				       IPPROTO_TCP, &sock);
 		if (err)
 			continue;
-		ns_sock_prepare(sock, timeo);
+		ns_sock_prepare(sock, cfg);
 		err = kernel_connect(sock, (struct sockaddr *)ss,
 				     ns_addr_len(ss), 0);
 		if (!err) {
@@ -93,17 +117,21 @@ void ns_sock_shutdown(struct socket *sock)
 	kernel_sock_shutdown(sock, SHUT_RDWR);
 }
 
-/* Undo ns_sock_prepare() so the memalloc socket count stays balanced. */
+/*
+ * Undo ns_sock_prepare() so the memalloc socket count stays balanced.  A
+ * close may run when memory is scarcest, for a connection whose requests
+ * are what would free it: it may use the reserves and never reclaims.
+ */
 void ns_sock_close(struct socket *sock)
 {
-	unsigned int noio = memalloc_noio_save();
+	unsigned int noreclaim = memalloc_noreclaim_save();
 
 	kernel_sock_shutdown(sock, SHUT_RDWR);
 	lock_sock(sock->sk);
 	sk_clear_memalloc(sock->sk);
 	release_sock(sock->sk);
 	sock_release(sock);
-	memalloc_noio_restore(noio);
+	memalloc_noreclaim_restore(noreclaim);
 }
 
 /*
@@ -319,6 +347,66 @@ static struct ns_cmd *ns_claim_cmd(struct ns_conn *conn, u64 cookie)
 	return cmd;
 }
 
+/* Under no lock: the request is ours (RECEIVING); complete it. */
+static void ns_cmd_done(struct ns_conn *conn, struct ns_cmd *cmd,
+			blk_status_t status)
+{
+	struct ns_dev *dev = conn->dev;
+
+	spin_lock(&dev->lock);
+	if (status == BLK_STS_OK)
+		ns_integrity_write_acked_locked(dev, cmd);
+	cmd->state = NS_CMD_IDLE;
+	dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
+	spin_unlock(&dev->lock);
+	ns_finish(cmd, status);
+}
+
+/* What an NBD error reply means to the block layer, once retries are spent. */
+static blk_status_t ns_nbd_error_status(u32 error)
+{
+	switch (error) {
+	case NBD_ENOSPC:
+		return BLK_STS_NOSPC;
+	case NBD_EINVAL:
+	case NBD_ENOTSUP:
+		return BLK_STS_NOTSUPP;
+	case NBD_EPERM:
+		return BLK_STS_TARGET;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
+/*
+ * The server refused a request (ENOSPC, EINVAL for a TRIM, a failing disk):
+ * the connection is healthy, so keep it, and try again a few times with
+ * backoff before the error reaches the block layer.
+ */
+static void ns_cmd_server_error(struct ns_conn *conn, struct ns_cmd *cmd,
+				u32 error)
+{
+	struct ns_dev *dev = conn->dev;
+	unsigned long delay;
+
+	pr_warn_ratelimited("%s: server %pISpc answered error %u to %s at sector %llu%s\n",
+			    dev->disk->disk_name, &dev->cfg.addrs[conn->addr_idx],
+			    error, ns_nbd_cmd_name(cmd->nbd_type),
+			    (u64)blk_rq_pos(ns_cmd_rq(cmd)),
+			    cmd->err_retries < NS_ERR_RETRIES ? "; retrying" : "");
+	spin_lock(&dev->lock);
+	if (cmd->err_retries < NS_ERR_RETRIES && !ns_cmd_expired(dev, cmd)) {
+		delay = msecs_to_jiffies(NS_ERR_BACKOFF_MS << (2 * cmd->err_retries));
+		cmd->err_retries++;
+		ns_delay_locked(dev, cmd, delay);
+		spin_unlock(&dev->lock);
+		atomic64_inc(&dev->stats.error_retries);
+		return;
+	}
+	spin_unlock(&dev->lock);
+	ns_cmd_done(conn, cmd, ns_nbd_error_status(error));
+}
+
 /* Returns 0 to go on reading, or -errno and *why to reset the connection. */
 static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 {
@@ -326,6 +414,7 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 	struct nbd_simple_reply_hdr *h = &conn->rx_hdr;
 	u32 stall = READ_ONCE(dev->faults.stall_ms);
 	struct ns_cmd *cmd;
+	u32 error;
 	int err;
 
 	if (be32_to_cpu(h->magic) != NBD_SIMPLE_REPLY_MAGIC) {
@@ -346,11 +435,17 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 		*proto = true;
 		return -EPROTO;
 	}
-	if (h->error) {
+	error = be32_to_cpu(h->error);
+	if (error) {
 		atomic64_inc(&dev->stats.server_errors);
+		if (error != NBD_ESHUTDOWN) {
+			ns_cmd_server_error(conn, cmd, error);
+			return 0;
+		}
+		/* It is going away: resend elsewhere, or after it is back. */
 		ns_cmd_unreceive(conn, cmd);
-		*why = "server replied with an error";
-		return -EIO;
+		*why = "server is shutting down";
+		return -ESHUTDOWN;
 	}
 	if (cmd->nbd_type == NBD_CMD_READ) {
 		err = ns_recv_data(conn, cmd);
@@ -360,19 +455,26 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 			*proto = err == -EBADMSG || err == -ECONNRESET;
 			return err;
 		}
+		err = ns_integrity_verify(conn, cmd);
+		if (err == -EAGAIN) {
+			/* Read it again on a fresh connection. */
+			ns_cmd_unreceive(conn, cmd);
+			*why = "integrity error, reading again";
+			return -EBADMSG;
+		}
+		if (err) {
+			ns_cmd_done(conn, cmd, BLK_STS_IOERR);
+			return 0;
+		}
 	}
 	if (ns_fault_drop(dev)) {
 		ns_cmd_unreceive(conn, cmd);
 		return 0;
 	}
 
-	spin_lock(&dev->lock);
-	cmd->state = NS_CMD_IDLE;
-	dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
-	spin_unlock(&dev->lock);
 	/* The server answers again: the next loss starts a fresh backoff. */
 	WRITE_ONCE(conn->backoff_ms, NS_BACKOFF_MIN_MS);
-	ns_finish(cmd, BLK_STS_OK);
+	ns_cmd_done(conn, cmd, BLK_STS_OK);
 	return 0;
 }
 

@@ -54,6 +54,16 @@ static struct ns_dev *ns_dev_of(struct device *d)
 	return dev_to_disk(d)->private_data;
 }
 
+static u64 ns_locked_u64(struct ns_dev *dev, const u64 *v)
+{
+	u64 r;
+
+	spin_lock(&dev->lock);
+	r = *v;
+	spin_unlock(&dev->lock);
+	return r;
+}
+
 #define NS_STAT_ATTR(_name, _expr)					\
 static ssize_t _name##_show(struct device *d,				\
 			    struct device_attribute *attr, char *buf)	\
@@ -79,7 +89,15 @@ NS_STAT_ATTR(resends, atomic64_read(&dev->stats.resends));
 NS_STAT_ATTR(timeouts, atomic64_read(&dev->stats.timeouts));
 NS_STAT_ATTR(protocol_errors, atomic64_read(&dev->stats.proto_errors));
 NS_STAT_ATTR(server_errors, atomic64_read(&dev->stats.server_errors));
+NS_STAT_ATTR(error_retries, atomic64_read(&dev->stats.error_retries));
 NS_STAT_ATTR(io_errors, atomic64_read(&dev->stats.io_errors));
+NS_STAT_ATTR(integrity_errors, atomic64_read(&dev->stats.integrity_errors));
+NS_STAT_ATTR(integrity_rereads, atomic64_read(&dev->stats.integrity_rereads));
+NS_STAT_ATTR(server_data_lost, atomic64_read(&dev->stats.server_data_lost));
+NS_STAT_ATTR(lost_blocks, ns_locked_u64(dev, &dev->integ.lost));
+NS_STAT_ATTR(known_blocks, ns_locked_u64(dev, &dev->integ.known));
+NS_STAT_ATTR(integrity, dev->cfg.integrity);
+NS_STAT_ATTR(integrity_bytes, ns_integrity_bytes(dev));
 NS_STAT_ATTR(size_bytes, dev->info.size);
 NS_STAT_ATTR(transmission_flags, dev->info.tflags);
 NS_STAT_ATTR(io_timeout, dev->cfg.io_timeout);
@@ -146,30 +164,18 @@ static ssize_t latency_histogram_show(struct device *d,
 }
 static DEVICE_ATTR_RO(latency_histogram);
 
+/* Every NS_SYSFS_VALUE of proto/netswap_ctl.h, each defined above. */
+#define NS_SYSFS_VALUE(name, kind, help) NS_SV_##name,
+enum ns_sysfs_idx {
+#include "netswap_ctl.h"
+	NS_SV_NR
+};
+
+#define NS_SYSFS_VALUE(name, kind, help) \
+	[NS_SV_##name] = &dev_attr_##name.attr,
 static struct attribute *ns_attrs[] = {
-	&dev_attr_read_requests.attr,
-	&dev_attr_write_requests.attr,
-	&dev_attr_flush_requests.attr,
-	&dev_attr_discard_requests.attr,
-	&dev_attr_read_bytes.attr,
-	&dev_attr_write_bytes.attr,
-	&dev_attr_swap_requests.attr,
-	&dev_attr_in_flight.attr,
-	&dev_attr_reconnects.attr,
-	&dev_attr_failed_connects.attr,
-	&dev_attr_lost_connections.attr,
-	&dev_attr_resends.attr,
-	&dev_attr_timeouts.attr,
-	&dev_attr_protocol_errors.attr,
-	&dev_attr_server_errors.attr,
-	&dev_attr_io_errors.attr,
-	&dev_attr_size_bytes.attr,
-	&dev_attr_transmission_flags.attr,
-	&dev_attr_io_timeout.attr,
-	&dev_attr_req_timeout.attr,
-	&dev_attr_queue_depth.attr,
-	&dev_attr_max_request_bytes.attr,
-	&dev_attr_export.attr,
+#include "netswap_ctl.h"
+	[NS_SV_NR] = &dev_attr_export.attr,
 	&dev_attr_name.attr,
 	&dev_attr_connections.attr,
 	&dev_attr_latency_histogram.attr,
