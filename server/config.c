@@ -1,101 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The command line, parsed into struct nsd_config.  Errors are one line. */
+/*
+ * The configuration: defaults, then the --config file, then the command
+ * line, every option through the one table (options.h).  The parsers of
+ * the options that are more than a value live here.  Errors are one line
+ * that says where: "--threads: ..." or "FILE:LINE: threads: ...".
+ */
+#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "lib/size.h"
 #include "netswapd.h"
 
-static const char usage[] =
-"usage: netswapd [--listen ADDR:PORT | --listen unix:PATH]... --export SPEC...\n"
-"                [options]\n"
-"\n"
-"Serve block exports over the NBD protocol (fixed newstyle).\n"
-"\n"
-"  --export SPEC          NAME=mem:SIZE          anonymous memory, sparse\n"
-"                         NAME=file:PATH[:SIZE]  a file (created sparse at\n"
-"                                                SIZE if missing)\n"
-"                         an empty NAME is the default export\n"
-"  --listen ADDR:PORT     TCP (default 127.0.0.1:10809; [::1]:PORT for IPv6;\n"
-"                         port 0 picks a free port); repeatable\n"
-"  --listen unix:PATH     a Unix socket\n"
-"  --read-only            refuse writes (EPERM)\n"
-"  --allow CIDR           admit only these TCP peers; repeatable\n"
-"  --max-connections N    default 4096, at most 32703\n"
-"  --buffer-memory SIZE   the bound on request/reply buffers (default 64M,\n"
-"                         at least 2M)\n"
-"  --reserve-per-connection SIZE\n"
-"                         buffer memory set aside for each client once it\n"
-"                         negotiated an export, so it always makes progress\n"
-"                         (default: its request slots, plus one 128K request\n"
-"                         for file exports; 0 = no reserves)\n"
-"  --threads N            event-loop threads (default: online CPUs)\n"
-"  --handshake-timeout S  drop clients that have not finished the\n"
-"                         handshake after S seconds (default 30)\n"
-"  --send-timeout S       while others wait for buffer memory, drop clients\n"
-"                         that took none of their replies for S seconds\n"
-"                         (default 30)\n"
-"  --mlock                lock the server's memory (MCL_ONFAULT)\n"
-"  --pidfile PATH         write the pid once listening\n"
-"  --quiet                log errors and warnings only\n"
-"  --help, --version\n"
-"\n"
-"SIZE takes a K, M, G or T suffix (powers of 1024).  Each listener prints\n"
-"'listening ADDR:PORT' on stdout.  SIGTERM/SIGINT stop gracefully.\n";
+#define CONFIG_LINE_MAX (64U << 10)	/* names, paths, descriptions: 4K each */
 
-enum {
-	OPT_LISTEN = 256, OPT_EXPORT, OPT_READ_ONLY, OPT_ALLOW, OPT_MAX_CONN,
-	OPT_BUFMEM, OPT_RESERVE, OPT_THREADS, OPT_HS_TIMEOUT, OPT_SEND_TIMEOUT, OPT_MLOCK,
-	OPT_PIDFILE,
-	OPT_QUIET, OPT_HELP, OPT_VERSION,
-};
+static int why_fail(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static const struct option long_opts[] = {
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "export", required_argument, NULL, OPT_EXPORT },
-	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
-	{ "allow", required_argument, NULL, OPT_ALLOW },
-	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
-	{ "buffer-memory", required_argument, NULL, OPT_BUFMEM },
-	{ "reserve-per-connection", required_argument, NULL, OPT_RESERVE },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
-	{ "send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT },
-	{ "mlock", no_argument, NULL, OPT_MLOCK },
-	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int fail(const char *fmt, const char *arg)
+static int why_fail(char *why, size_t len, const char *fmt, ...)
 {
-	fputs("netswapd: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (try --help)\n", stderr);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
 	return -1;
-}
-
-static int parse_uint(const char *s, unsigned int min, unsigned int max,
-		      unsigned int *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoul(s, &end, 10);
-	if (*end || v < min || v > max)
-		return -1;
-	*out = (unsigned int)v;
-	return 0;
 }
 
 static int parse_listen(const char *arg, struct nsd_listen_spec *ls)
@@ -144,190 +80,270 @@ static int parse_listen(const char *arg, struct nsd_listen_spec *ls)
 	return 0;
 }
 
-/* The size at the end of "file:PATH:SIZE" is optional: a trailing ":x" that
- * does not parse as a size is part of the path. */
-static int parse_export(const char *arg, struct nsd_export_spec *es)
+int opt_listen(struct nsd_config *cfg, const char *arg, char *why, size_t len)
 {
-	const char *eq = strchr(arg, '=');
-	const char *rest;
+	if (cfg->nlisten == NSD_MAX_LISTEN)
+		return why_fail(why, len, "more than %d listeners", NSD_MAX_LISTEN);
+	if (parse_listen(arg, &cfg->listen[cfg->nlisten]))
+		return why_fail(why, len, "cannot use '%s'", arg);
+	cfg->nlisten++;
+	return 0;
+}
 
-	memset(es, 0, sizeof(*es));
-	if (!eq || (size_t)(eq - arg) > NBD_MAX_STRING)
+int opt_export(struct nsd_config *cfg, const char *arg, char *why, size_t len)
+{
+	if (cfg->nexports == NSD_MAX_EXPORTS)
+		return why_fail(why, len, "more than %d exports", NSD_MAX_EXPORTS);
+	if (export_spec_parse(arg, &cfg->exports[cfg->nexports], why, len))
 		return -1;
-	es->name = strndup(arg, (size_t)(eq - arg));
-	rest = eq + 1;
-	if (!strncmp(rest, "mem:", 4)) {
-		es->kind = NSD_EXPORT_MEM;
-		if (size_parse(rest + 4, &es->size) || es->size == 0)
-			return -1;
+	cfg->nexports++;
+	return 0;
+}
+
+int opt_allow(struct nsd_config *cfg, const char *arg, char *why, size_t len)
+{
+	if (cfg->nallow == NSD_MAX_ALLOW)
+		return why_fail(why, len, "more than %d rules", NSD_MAX_ALLOW);
+	if (cidr_parse(arg, &cfg->allow[cfg->nallow]))
+		return why_fail(why, len, "bad CIDR '%s'", arg);
+	cfg->nallow++;
+	return 0;
+}
+
+/* USER[:GROUP], names or numbers. */
+int opt_socket_owner(struct nsd_config *cfg, const char *arg, char *why,
+		     size_t len)
+{
+	const char *colon = strchr(arg, ':');
+	char user[256];
+	size_t ulen = colon ? (size_t)(colon - arg) : strlen(arg);
+	struct passwd *pw;
+	struct group *gr;
+
+	if (ulen == 0 || ulen >= sizeof(user))
+		return why_fail(why, len, "bad owner '%s'", arg);
+	memcpy(user, arg, ulen);
+	user[ulen] = '\0';
+	pw = getpwnam(user);
+	if (pw)
+		cfg->socket_uid = pw->pw_uid;
+	else if (export_spec_parse_id(user, &cfg->socket_uid))
+		return why_fail(why, len, "no user '%s'", user);
+	cfg->socket_gid = (gid_t)-1;
+	if (!colon)
 		return 0;
-	}
-	if (strncmp(rest, "file:", 5) || !rest[5])
-		return -1;
-	es->kind = NSD_EXPORT_FILE;
-	rest += 5;
-	const char *colon = strrchr(rest, ':');
+	gr = colon[1] ? getgrnam(colon + 1) : NULL;
+	if (gr)
+		cfg->socket_gid = gr->gr_gid;
+	else if (export_spec_parse_id(colon + 1, &cfg->socket_gid))
+		return why_fail(why, len, "no group '%s'", colon + 1);
+	return 0;
+}
 
-	if (colon && colon != rest && !size_parse(colon + 1, &es->size)) {
-		if (es->size == 0)
-			return -1;
-		es->path = strndup(rest, (size_t)(colon - rest));
-	} else {
-		es->size = 0;
-		es->path = strdup(rest);
-	}
-	return es->path ? 0 : -1;
+int opt_config(struct nsd_config *cfg, const char *arg, char *why, size_t len)
+{
+	free(cfg->config_path);
+	cfg->config_path = strdup(arg);
+	return cfg->config_path ? 0 : why_fail(why, len, "out of memory");
+}
+
+int opt_help(struct nsd_config *cfg, const char *arg, char *why, size_t len)
+{
+	(void)cfg, (void)arg, (void)why, (void)len;
+	options_usage(stdout);
+	return 1;
+}
+
+int opt_version(struct nsd_config *cfg, const char *arg, char *why,
+		size_t len)
+{
+	(void)cfg, (void)arg, (void)why, (void)len;
+	printf("netswapd %s\n", NSD_VERSION);
+	return 1;
 }
 
 static void set_defaults(struct nsd_config *cfg)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->max_connections = 4096;
-	cfg->buffer_memory = 64ULL << 20;
-	cfg->threads = ncpu > 0 ? (unsigned int)ncpu : 1;
-	cfg->handshake_timeout = 30;
-	cfg->send_timeout = 30;
-	cfg->reserve = -1;
+	options_defaults(cfg);
+	cfg->socket_uid = (uid_t)-1;
+	cfg->socket_gid = (gid_t)-1;
 }
 
-static int add_default_listener(struct nsd_config *cfg)
+static int parse_argv(struct nsd_config *cfg, int argc, char **argv,
+		      char *err, size_t len)
 {
-	char addr[32];
+	struct option long_opts[nsd_noptions + 1];
+	char why[384];
+	int opt, rc;
 
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", NSD_DEFAULT_PORT);
-	cfg->nlisten = 1;
-	return parse_listen(addr, &cfg->listen[0]);
-}
+	options_getopt(long_opts);
+	opterr = 0;
+	optind = 0;	/* glibc: start over (a reload parses argv again) */
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		const struct nsd_option *o;
 
-static int check_exports(const struct nsd_config *cfg)
-{
-	if (cfg->nexports == 0)
-		return fail("no %sexport given", "--");
-	for (int i = 0; i < cfg->nexports; i++)
-		for (int j = 0; j < i; j++)
-			if (!strcmp(cfg->exports[i].name, cfg->exports[j].name))
-				return fail("export name '%s' given twice",
-					    cfg->exports[i].name);
+		if (opt < 256 || opt >= 256 + nsd_noptions) {
+			const char *bad = argv[optind - 1];
+
+			if (optopt)
+				return why_fail(err, len, "option '%s' needs an argument (try --help)",
+						bad);
+			return why_fail(err, len, "unknown option '%s' (try --help)", bad);
+		}
+		o = &nsd_options[opt - 256];
+		rc = options_apply(cfg, o, optarg, why, sizeof(why));
+		if (rc < 0)
+			return why_fail(err, len, "--%s: %s (try --help)", o->name, why);
+		if (rc > 0)
+			return 1;
+	}
+	if (optind < argc)
+		return why_fail(err, len, "unexpected argument '%s' (try --help)",
+				argv[optind]);
 	return 0;
 }
 
-static int parse_one(struct nsd_config *cfg, int opt, const char *arg)
+static char *trim(char *s)
 {
-	unsigned int maxc = ARENA_MAX_OWNERS - 64;	/* one owner each */
+	char *end = s + strlen(s);
 
-	switch (opt) {
-	case OPT_LISTEN:
-		if (cfg->nlisten == NSD_MAX_LISTEN)
-			return fail("too many %s options", "--listen");
-		if (parse_listen(arg, &cfg->listen[cfg->nlisten]))
-			return fail("--listen: cannot use '%s'", arg);
-		cfg->nlisten++;
-		return 0;
-	case OPT_EXPORT:
-		if (cfg->nexports == NSD_MAX_EXPORTS)
-			return fail("too many %s options", "--export");
-		if (parse_export(arg, &cfg->exports[cfg->nexports++]))
-			return fail("--export: bad SPEC '%s'", arg);
-		return 0;
-	case OPT_ALLOW:
-		if (cfg->nallow == NSD_MAX_ALLOW)
-			return fail("too many %s options", "--allow");
-		if (cidr_parse(arg, &cfg->allow[cfg->nallow++]))
-			return fail("--allow: bad CIDR '%s'", arg);
-		return 0;
-	case OPT_READ_ONLY:
-		cfg->read_only = true;
-		return 0;
-	case OPT_MAX_CONN:
-		if (parse_uint(arg, 1, maxc, &cfg->max_connections))
-			return fail("--max-connections: bad number '%s'", arg);
-		return 0;
-	case OPT_BUFMEM:
-		/* 2M at least: the spec wants payloads of 1M to be welcome. */
-		if (size_parse(arg, &cfg->buffer_memory) ||
-		    cfg->buffer_memory < (2U << 20) ||
-		    cfg->buffer_memory > (1ULL << 40))
-			return fail("--buffer-memory: '%s' is not a size from 2M to 1T", arg);
-		return 0;
-	case OPT_RESERVE: {
-		uint64_t v;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+			   end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
 
-		if (size_parse(arg, &v) || v > (1ULL << 40))
-			return fail("--reserve-per-connection: bad size '%s'", arg);
-		cfg->reserve = (int64_t)v;
+/* One line: "key = value", a bare "key" (a flag), a comment or nothing. */
+static int parse_line(struct nsd_config *cfg, char *line, char *why,
+		      size_t len)
+{
+	char *key = trim(line), *value = NULL, *eq = strchr(key, '=');
+	const struct nsd_option *o;
+	char reason[384];
+
+	if (!*key || *key == '#')
 		return 0;
+	if (eq) {
+		*eq = '\0';
+		value = trim(eq + 1);
+		key = trim(key);
 	}
-	case OPT_THREADS:
-		if (parse_uint(arg, 1, 256, &cfg->threads))
-			return fail("--threads: '%s' is not from 1 to 256", arg);
-		return 0;
-	case OPT_HS_TIMEOUT:
-		if (parse_uint(arg, 1, 86400, &cfg->handshake_timeout))
-			return fail("--handshake-timeout: bad seconds '%s'", arg);
-		return 0;
-	case OPT_SEND_TIMEOUT:
-		if (parse_uint(arg, 1, 86400, &cfg->send_timeout))
-			return fail("--send-timeout: bad seconds '%s'", arg);
-		return 0;
-	case OPT_MLOCK:
-		cfg->mlock = true;
-		return 0;
-	case OPT_PIDFILE:
-		free(cfg->pidfile);
-		cfg->pidfile = strdup(arg);
-		return 0;
-	case OPT_QUIET:
-		cfg->quiet = true;
-		return 0;
+	o = options_find(key);
+	if (!o || (o->flags & OPT_CLI))
+		return why_fail(why, len, "unknown key '%s'", key);
+	if (value && !o->arg && o->kind != OPT_KIND_FLAG)
+		return why_fail(why, len, "%s: takes no value", key);
+	if (options_apply(cfg, o, value, reason, sizeof(reason)))
+		return why_fail(why, len, "%s: %s", key, reason);
+	return 0;
+}
+
+static int parse_file(struct nsd_config *cfg, const char *path, char *err,
+		      size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, why[448];
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, rc = 0;
+
+	if (!f)
+		return why_fail(err, len, "%s: %s", path, strerror(errno));
+	while (!rc && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if ((size_t)n > CONFIG_LINE_MAX)
+			rc = why_fail(why, sizeof(why), "line longer than %uK",
+				      CONFIG_LINE_MAX >> 10);
+		else if (strlen(line) != (size_t)n)
+			rc = why_fail(why, sizeof(why), "NUL byte in the line");
+		else
+			rc = parse_line(cfg, line, why, sizeof(why));
+		if (rc)
+			why_fail(err, len, "%s:%d: %s", path, lineno, why);
 	}
-	return fail("%s", "bad option");
+	if (!rc && ferror(f))
+		rc = why_fail(err, len, "%s: %s", path, strerror(errno));
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* What no single option can check, and the defaults worked out at start. */
+static int finish(struct nsd_config *cfg, char *err, size_t len)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->nexports == 0)
+		return why_fail(err, len, "no export given (--export NAME=SPEC)");
+	for (int i = 0; i < cfg->nexports; i++) {
+		for (int j = 0; j < i; j++)
+			if (!strcmp(cfg->exports[i].name, cfg->exports[j].name))
+				return why_fail(err, len, "export name '%s' given twice",
+						cfg->exports[i].name);
+		cfg->exports[i].read_only |= cfg->read_only;
+	}
+	if (cfg->threads == 0)
+		cfg->threads = ncpu > 0 ? (unsigned int)(ncpu > 256 ? 256 : ncpu) : 1;
+	if (cfg->nlisten == 0) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", NSD_DEFAULT_PORT);
+		if (parse_listen(addr, &cfg->listen[0]))
+			return why_fail(err, len, "cannot resolve the default listen address");
+		cfg->nlisten = 1;
+	}
+	return 0;
+}
+
+int config_load(struct nsd_config *cfg, int argc, char **argv, char *err,
+		size_t len)
+{
+	char *path;
+	int rc;
+
+	set_defaults(cfg);
+	rc = parse_argv(cfg, argc, argv, err, len);
+	if (rc || !cfg->config_path)
+		return rc ? rc : finish(cfg, err, len);
+	/* The file first, then the command line again on top of it. */
+	path = cfg->config_path;
+	cfg->config_path = NULL;
+	config_free(cfg);
+	set_defaults(cfg);
+	rc = parse_file(cfg, path, err, len);
+	free(path);
+	if (!rc)
+		rc = parse_argv(cfg, argc, argv, err, len);
+	return rc ? rc : finish(cfg, err, len);
 }
 
 int config_parse(struct nsd_config *cfg, int argc, char **argv)
 {
-	int opt;
+	char err[512];
+	int rc = config_load(cfg, argc, argv, err, sizeof(err));
 
-	set_defaults(cfg);
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 1;
-		}
-		if (opt == OPT_VERSION) {
-			printf("netswapd %s\n", NSD_VERSION);
-			return 1;
-		}
-		if (opt == '?') {
-			const char *bad = argv[optind - 1];
-
-			if (optopt)
-				return fail("option '%s' needs an argument", bad);
-			return fail("unknown option '%s'", bad);
-		}
-		if (parse_one(cfg, opt, optarg))
-			return -1;
+	if (rc < 0) {
+		/* One line, whatever bytes the argument held. */
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < ' ')
+				*p = '?';
+		fprintf(stderr, "netswapd: %s\n", err);
 	}
-	if (optind < argc)
-		return fail("unexpected argument '%s'", argv[optind]);
-	if (check_exports(cfg))
-		return -1;
-	if (cfg->nlisten == 0 && add_default_listener(cfg))
-		return fail("%s", "cannot resolve the default listen address");
-	return 0;
+	return rc;
 }
 
 void config_free(struct nsd_config *cfg)
 {
 	for (int i = 0; i < cfg->nlisten; i++)
 		free(cfg->listen[i].path);
-	for (int i = 0; i < cfg->nexports; i++) {
-		free(cfg->exports[i].name);
-		free(cfg->exports[i].path);
-	}
-	free(cfg->pidfile);
+	for (int i = 0; i < cfg->nexports; i++)
+		export_spec_free(&cfg->exports[i]);
+	for (int i = 0; i < nsd_noptions; i++)
+		if (nsd_options[i].kind == OPT_KIND_STR)
+			free(*(char **)((char *)cfg + nsd_options[i].offset));
+	free(cfg->config_path);
 	memset(cfg, 0, sizeof(*cfg));
 }

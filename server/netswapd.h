@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -32,16 +33,11 @@
 #define NSD_MAX_EXPORTS 64
 #define NSD_MAX_ALLOW 64
 
-/* ---- config.c: the command line ---- */
+/* ---- options.c, config.c, export-spec.c, cidr.c: the configuration ---- */
+
+#include "options.h"
 
 enum nsd_export_kind { NSD_EXPORT_MEM, NSD_EXPORT_FILE };
-
-struct nsd_export_spec {
-	char *name;
-	enum nsd_export_kind kind;
-	char *path;		/* file exports */
-	uint64_t size;		/* 0 = take the file's size */
-};
 
 struct nsd_listen_spec {
 	bool is_unix;
@@ -56,29 +52,113 @@ struct nsd_cidr {
 	unsigned int prefix;
 };
 
+/* Who may open an export: TCP peers by address (allow=), Unix-socket peers
+ * by SO_PEERCRED uid (allow-uid=).  An export with neither list is open to
+ * every admitted peer; with either, a peer must match the list for its
+ * kind of socket (a list for the other kind does not let it in). */
+struct nsd_access {
+	struct nsd_cidr *cidr;
+	int ncidr;
+	uid_t *uid;
+	int nuid;
+};
+
+struct nsd_export_spec {
+	char *name;
+	enum nsd_export_kind kind;
+	char *path;		/* file exports */
+	uint64_t size;		/* 0 = take the file's size */
+	bool read_only;		/* ,read-only or --read-only */
+	bool preallocate;	/* ,preallocate: reserve a file's blocks */
+	char *description;	/* ,description=TEXT, or NULL */
+	struct nsd_access access;
+};
+
+/* One row of options.h, expanded by options.c. */
+enum nsd_opt_kind {
+	OPT_KIND_UINT, OPT_KIND_MODE, OPT_KIND_SIZE, OPT_KIND_FLAG,
+	OPT_KIND_STR, OPT_KIND_FN,
+};
+
+struct nsd_config;
+/* An FN option's parser: 0, 1 = stop (it printed what was asked), or -1
+ * with a reason in @why. */
+typedef int nsd_opt_fn(struct nsd_config *cfg, const char *arg, char *why,
+		       size_t len);
+
+struct nsd_option {
+	const char *name;	/* --name, and the config-file key */
+	const char *arg;	/* its argument's name; NULL = takes none */
+	enum nsd_opt_kind kind;
+	unsigned int flags;	/* OPT_CLI, OPT_RELOAD */
+	uint64_t min, max, def;
+	const char *help;
+	size_t offset;		/* of its field in struct nsd_config */
+	nsd_opt_fn *fn;		/* OPT_KIND_FN */
+};
+
+#define NSD_FIELD_UINT(f) unsigned int f;
+#define NSD_FIELD_MODE(f) unsigned int f;
+#define NSD_FIELD_SIZE(f) uint64_t f;
+#define NSD_FIELD_FLAG(f) bool f;
+#define NSD_FIELD_STR(f) char *f;
+#define NSD_FIELD_FN(f)
+#define NSD_FIELD(kind, f, ...) NSD_FIELD_##kind(f)
+#define NSD_PARSER_UINT(f)
+#define NSD_PARSER_MODE(f)
+#define NSD_PARSER_SIZE(f)
+#define NSD_PARSER_FLAG(f)
+#define NSD_PARSER_STR(f)
+#define NSD_PARSER_FN(f) nsd_opt_fn f;
+#define NSD_PARSER(kind, f, ...) NSD_PARSER_##kind(f)
+
+/* The FN options' parsers (config.c). */
+NSD_OPTIONS(NSD_PARSER)
+
 struct nsd_config {
+	char *config_path;	/* --config */
 	struct nsd_listen_spec listen[NSD_MAX_LISTEN];
 	int nlisten;
 	struct nsd_export_spec exports[NSD_MAX_EXPORTS];
 	int nexports;
 	struct nsd_cidr allow[NSD_MAX_ALLOW];
 	int nallow;
-	bool read_only;
-	bool mlock;
-	bool quiet;
-	unsigned int max_connections;
-	uint64_t buffer_memory;
-	unsigned int threads;
-	unsigned int handshake_timeout;	/* seconds */
-	unsigned int send_timeout;	/* seconds; evicts only under contention */
-	int64_t reserve;		/* --reserve-per-connection, -1 = default */
-	char *pidfile;
+	uid_t socket_uid;	/* --socket-owner; (uid_t)-1 = unchanged */
+	gid_t socket_gid;
+	NSD_OPTIONS(NSD_FIELD)	/* every other option: options.h */
 };
 
-/* Parse argv.  Returns 0, or 1 after --help/--version were printed, or -1
- * after printing a one-line error (the caller exits 2). */
+/* options.c */
+struct option;
+extern const struct nsd_option nsd_options[];
+extern const int nsd_noptions;
+void options_defaults(struct nsd_config *cfg);
+const struct nsd_option *options_find(const char *name);
+int options_apply(struct nsd_config *cfg, const struct nsd_option *o,
+		  const char *arg, char *why, size_t len);
+void options_getopt(struct option *out);	/* nsd_noptions + 1 */
+void options_usage(FILE *f);
+
+/* config.c.  config_load(): defaults, then --config's file, then the
+ * command line (so it overrides the file; lists add up).  Returns 0, 1
+ * after --help/--version were printed, or -1 with a one-line reason in
+ * @err ("FILE:LINE: key: why" for the file).  config_parse() prints the
+ * reason (the caller exits 2). */
+int config_load(struct nsd_config *cfg, int argc, char **argv, char *err,
+		size_t len);
 int config_parse(struct nsd_config *cfg, int argc, char **argv);
 void config_free(struct nsd_config *cfg);
+
+/* export-spec.c: NAME=SPEC[,ATTR]... */
+int export_spec_parse(const char *arg, struct nsd_export_spec *es,
+		      char *why, size_t len);
+void export_spec_free(struct nsd_export_spec *es);
+/* A uid or gid as a number. */
+int export_spec_parse_id(const char *s, unsigned int *out);
+/* Whether clients of @a may go on with what @b opens (same data, same
+ * mode): then a reload keeps the open export and changes only access. */
+bool export_spec_same_backing(const struct nsd_export_spec *a,
+			      const struct nsd_export_spec *b);
 
 /* ---- cidr.c ---- */
 int cidr_parse(const char *s, struct nsd_cidr *out);

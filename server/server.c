@@ -51,10 +51,10 @@ static uint64_t control_floor(uint64_t capacity)
  */
 static void set_reserves(struct nsd_server *srv, uint64_t capacity)
 {
-	int64_t r = srv->cfg->reserve;
+	uint64_t r = srv->cfg->reserve;
 
-	if (r >= 0) {
-		srv->reserve_mem = srv->reserve_file = (uint64_t)r;
+	if (r != NSD_AUTO_SIZE) {
+		srv->reserve_mem = srv->reserve_file = r;
 	} else {
 		srv->reserve_mem = SLOT_BLOCK;
 		srv->reserve_file = SLOT_BLOCK +
@@ -79,7 +79,7 @@ int server_init(struct nsd_server *srv, struct nsd_config *cfg)
 	srv->cfg = cfg;
 	for (int i = 0; i < cfg->nexports; i++) {
 		if (export_open(&srv->exports[i], &cfg->exports[i],
-				cfg->read_only))
+				cfg->exports[i].read_only))
 			goto fail;
 		srv->nexports++;
 	}
