@@ -19,6 +19,9 @@
 #include "netswapd.h"
 
 #define TX_IOV 128
+#define CONN_LINGER_MS 2000	/* a lingering client gets this long to close */
+
+static void linger(struct nsd_conn *c);
 
 struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer)
 {
@@ -176,8 +179,7 @@ ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
 		}
 		if (n == 0) {
 			c->can_read = false;
-			c->rx_wait |= RX_STOP;
-			conn_maybe_free(c);
+			conn_drain(c);
 			return -1;
 		}
 		if (errno == EINTR)
@@ -295,7 +297,7 @@ static void rx_transmission(struct nsd_conn *c)
 	unsigned int budget = 256;
 	int rc;
 
-	while (!c->dead) {
+	while (c->closing == CONN_OPEN) {
 		if (c->rx == RX_PAYLOAD) {
 			if (rx_payload(c) <= 0)
 				return;
@@ -343,15 +345,29 @@ static void rx_transmission(struct nsd_conn *c)
 	}
 }
 
+/* While the server stops, requests are answered with ESHUTDOWN (see
+ * req_dispatch) until the client falls quiet; then it drains and closes. */
+static bool quiet_while_stopping(const struct nsd_conn *c)
+{
+	return c->loop->stopping && c->closing == CONN_OPEN &&
+	       c->phase == PHASE_TRANSMISSION && c->rx == RX_HDR &&
+	       !c->can_read &&
+	       c->rx_end - c->rx_start < sizeof(struct nbd_req_hdr);
+}
+
 void conn_process(struct nsd_conn *c)
 {
-	if (c->dead)
+	if (c->closing == CONN_LINGERING)
+		linger(c);
+	if (c->closing != CONN_OPEN)
 		return;
 	if (c->phase == PHASE_HANDSHAKE)
 		hs_process(c);
 	else
 		rx_transmission(c);
-	if (!c->dead && (c->txq_head || c->out_len))
+	if (quiet_while_stopping(c))
+		conn_drain(c);
+	if (c->closing < CONN_LINGERING && (c->txq_head || c->out_len))
 		loop_mark_dirty(c->loop, c);
 }
 
@@ -367,7 +383,7 @@ void conn_resume(struct nsd_conn *c, unsigned int why)
 void conn_queue_reply(struct nsd_conn *c, struct nsd_req *r)
 {
 	r->next = NULL;
-	if (c->dead) {
+	if (c->closing >= CONN_ABORTED) {
 		conn_release_req(c, r);
 		return;
 	}
@@ -394,7 +410,7 @@ void conn_release_req(struct nsd_conn *c, struct nsd_req *r)
 	c->inflight--;
 	if (c->inflight < CONN_MAX_INFLIGHT / 2)
 		conn_resume(c, RX_WAIT_SLOTS);
-	conn_maybe_free(c);
+	conn_close_if_drained(c);
 }
 
 static int flush_handshake(struct nsd_conn *c)
@@ -479,7 +495,7 @@ static void flush_transmission(struct nsd_conn *c)
 	struct iovec iov[TX_IOV];
 	size_t sent = 0;
 
-	while (c->txq_head && c->can_write && !c->dead) {
+	while (c->txq_head && c->can_write && c->closing < CONN_ABORTED) {
 		struct msghdr msg = { .msg_iov = iov };
 		size_t total;
 		ssize_t n;
@@ -512,7 +528,7 @@ static void flush_transmission(struct nsd_conn *c)
 
 void conn_flush(struct nsd_conn *c)
 {
-	if (c->dead)
+	if (c->closing >= CONN_LINGERING)
 		return;
 	/* The handshake's last reply goes out before any request's reply. */
 	if (c->out_len && flush_handshake(c) <= 0)
@@ -521,19 +537,18 @@ void conn_flush(struct nsd_conn *c)
 		flush_transmission(c);
 	else if (c->hs == HS_LISTING || c->hs == HS_CLOSE_AFTER_FLUSH)
 		hs_process(c);
-	conn_maybe_free(c);
+	conn_close_if_drained(c);
 }
 
 /* Drop everything that can be dropped now; the rest (requests at workers)
  * comes back through completions and is released then. */
 void conn_fail(struct nsd_conn *c, const char *why)
 {
-	if (c->dead)
+	if (c->closing >= CONN_ABORTED)
 		return;
 	if (why)
 		log_info("%s: closing: %s", c->peer, why);
-	c->dead = true;
-	c->rx_wait |= RX_STOP;
+	c->closing = CONN_ABORTED;
 	shutdown(c->fd, SHUT_RDWR);
 	while (c->txq_head) {
 		struct nsd_req *r = c->txq_head;
@@ -550,7 +565,15 @@ void conn_fail(struct nsd_conn *c, const char *why)
 		c->rx_req = NULL;
 		conn_release_req(c, r);
 	}
-	conn_maybe_free(c);
+	conn_close_if_drained(c);
+}
+
+void conn_drain(struct nsd_conn *c)
+{
+	if (c->closing != CONN_OPEN)
+		return;
+	c->closing = CONN_DRAINING;
+	conn_close_if_drained(c);
 }
 
 static void hs_buffers_free(struct nsd_conn *c)
@@ -566,20 +589,61 @@ static void hs_buffers_free(struct nsd_conn *c)
 	c->out_len = c->out_off = 0;
 }
 
-/* A connection goes once it is stopped and nothing of it is in flight. */
-void conn_maybe_free(struct nsd_conn *c)
+static void close_now(struct nsd_conn *c)
 {
 	struct nsd_loop *l = c->loop;
 
-	if (!(c->rx_wait & RX_STOP) || c->inflight || c->txq_head ||
-	    c->rx_req || (c->out_len && !c->dead) || c->fd < 0)
-		return;
-	if (!c->dead && c->rx == RX_PAYLOAD)
-		return;
 	hs_buffers_free(c);
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
-	c->dead = true;
+	c->closing = CONN_CLOSED;
 	loop_bury(l, c);
+}
+
+/* Every reply is out: send FIN, and discard what the client still sends
+ * (the rest of a refused payload, requests it sent before seeing the
+ * FIN).  Closing with unread input would reset the connection, and a
+ * reset can destroy replies the client has not read yet. */
+static void start_linger(struct nsd_conn *c)
+{
+	hs_buffers_free(c);
+	if (shutdown(c->fd, SHUT_WR)) {
+		close_now(c);
+		return;
+	}
+	c->closing = CONN_LINGERING;
+	c->linger_until_ms = loop_now_ms() + CONN_LINGER_MS;
+	c->can_read = true;	/* EOF may already be there, edge long gone */
+	loop_mark_ready(c->loop, c);
+}
+
+/* Lingering: read and drop input until EOF (MSG_TRUNC discards TCP data
+ * without copying it), a bounded amount per turn. */
+static void linger(struct nsd_conn *c)
+{
+	for (int budget = 64; budget; budget--) {
+		ssize_t n = recv(c->fd, NULL, 1U << 20, MSG_TRUNC | MSG_DONTWAIT);
+
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->can_read = false;
+			return;
+		}
+		close_now(c);	/* EOF or error: the client is gone */
+		return;
+	}
+	loop_mark_ready(c->loop, c);	/* more next turn */
+}
+
+void conn_close_if_drained(struct nsd_conn *c)
+{
+	if (c->closing == CONN_OPEN || c->closing == CONN_LINGERING ||
+	    c->closing == CONN_CLOSED || c->inflight || c->rx_req)
+		return;
+	if (c->closing == CONN_ABORTED)
+		close_now(c);
+	else if (!c->txq_head && !c->out_len)
+		start_linger(c);
 }

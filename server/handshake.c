@@ -295,7 +295,7 @@ static void opt_info_go(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 	bs.max_payload = htobe32(c->srv->max_payload);
 	reply(c, NBD_REP_INFO, &bs, sizeof(bs));
 	reply(c, NBD_REP_ACK, NULL, 0);
-	if (c->opt == NBD_OPT_GO && !c->dead)
+	if (c->opt == NBD_OPT_GO && !conn_is_closing(c))
 		enter_transmission(c, e);
 }
 
@@ -439,8 +439,7 @@ static int hs_step(struct nsd_conn *c)
 	case HS_CLOSE_AFTER_FLUSH:
 		if (c->out_len)
 			return 0;
-		c->rx_wait |= RX_STOP;
-		conn_maybe_free(c);
+		conn_drain(c);
 		return -1;
 	}
 	return -1;
@@ -448,7 +447,7 @@ static int hs_step(struct nsd_conn *c)
 
 void hs_process(struct nsd_conn *c)
 {
-	while (!c->dead && c->phase == PHASE_HANDSHAKE) {
+	while (!conn_is_closing(c) && c->phase == PHASE_HANDSHAKE) {
 		/* Clients wait for each reply; one that does not, waits here. */
 		if (c->out_len && c->hs != HS_LISTING &&
 		    c->hs != HS_CLOSE_AFTER_FLUSH) {
@@ -461,7 +460,7 @@ void hs_process(struct nsd_conn *c)
 		if (hs_step(c) <= 0)
 			break;
 	}
-	if (c->phase == PHASE_TRANSMISSION && !c->dead)
+	if (c->phase == PHASE_TRANSMISSION && !conn_is_closing(c))
 		loop_mark_ready(c->loop, c);	/* requests may be staged */
 	if (c->out_len)
 		loop_mark_dirty(c->loop, c);

@@ -105,7 +105,7 @@ void loop_stop(struct nsd_loop *l)
 
 void loop_mark_ready(struct nsd_loop *l, struct nsd_conn *c)
 {
-	if (c->in_ready || c->dead)
+	if (c->in_ready || c->closing >= CONN_ABORTED)
 		return;
 	c->in_ready = true;
 	c->ready_next = l->ready;
@@ -114,7 +114,7 @@ void loop_mark_ready(struct nsd_loop *l, struct nsd_conn *c)
 
 void loop_mark_dirty(struct nsd_loop *l, struct nsd_conn *c)
 {
-	if (c->in_dirty || c->dead)
+	if (c->in_dirty || c->closing >= CONN_LINGERING)
 		return;
 	c->in_dirty = true;
 	c->dirty_next = l->dirty;
@@ -247,9 +247,9 @@ void loop_begin_stop(struct nsd_loop *l)
 			conn_fail(c, NULL);
 			continue;
 		}
-		/* Requests already read are finished and answered. */
-		c->rx_wait |= RX_STOP;
-		conn_maybe_free(c);
+		/* Requests already read are finished and answered, later ones
+		 * get ESHUTDOWN; a quiet client is closed (conn_process). */
+		loop_mark_ready(l, c);
 	}
 }
 
@@ -268,6 +268,9 @@ static void check_timers(struct nsd_loop *l, int64_t now)
 		next = c->next;
 		if (l->stopping && now >= l->stop_deadline_ms)
 			conn_fail(c, "shutdown grace period over");
+		else if (c->closing == CONN_LINGERING &&
+			 now >= c->linger_until_ms)
+			conn_fail(c, NULL);	/* it had its chance to close */
 		else if (c->phase == PHASE_HANDSHAKE && c->deadline_ms &&
 			 now >= c->deadline_ms)
 			conn_fail(c, "handshake timed out");
@@ -333,7 +336,7 @@ int loop_run_once(struct nsd_loop *l, int timeout_ms)
 			take_inbox(l);
 			continue;
 		}
-		if (c->fd < 0)
+		if (c->closing == CONN_CLOSED)
 			continue;
 		if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 			c->rdhup = true;

@@ -249,7 +249,17 @@ enum rx_state { RX_HDR, RX_PAYLOAD, RX_DISCARD };
 #define RX_WAIT_TX	(1U << 2)	/* client not reading its replies */
 #define RX_WAIT_OUT	(1U << 3)	/* handshake reply not yet sent */
 #define RX_WAIT_QUOTA	(1U << 4)	/* connection holds its memory share */
-#define RX_STOP		(1U << 5)	/* DISC, EOF, error or shutdown */
+
+/* A connection's way out, in order; the one spelling of "closing". */
+enum conn_closing {
+	CONN_OPEN,		/* serving */
+	CONN_DRAINING,		/* reads no new request, answers what it read */
+	CONN_LINGERING,		/* all answered, write side shut: input is
+				 * discarded until EOF, so a reply is read
+				 * before a close could reset it */
+	CONN_ABORTED,		/* socket unusable: replies are dropped */
+	CONN_CLOSED,		/* socket closed, in the loop's grave */
+};
 
 #define CONN_RXBUF 2048		/* header staging: 73 requests per recv */
 #define SLOT_BLOCK 4096		/* request slots come from the arena in these */
@@ -271,10 +281,11 @@ struct nsd_conn {
 	bool in_ready, in_dirty, in_wait;
 	bool can_read, can_write;
 	bool rdhup;		/* peer's FIN seen: read until recv() is 0 */
-	bool dead;		/* socket unusable: drop replies, close asap */
+	uint8_t closing;	/* enum conn_closing */
 	uint8_t phase;
 	unsigned int rx_wait;	/* RX_WAIT_* */
 	int64_t deadline_ms;	/* handshake must finish by then (0 = none) */
+	int64_t linger_until_ms;	/* CONN_LINGERING ends then at the latest */
 	char peer[80];
 
 	/* handshake */
@@ -339,8 +350,18 @@ int conn_reserve(struct nsd_conn *c, const struct nsd_export *e);
 int conn_discard(struct nsd_conn *c);
 void conn_process(struct nsd_conn *c);
 void conn_flush(struct nsd_conn *c);
+/* Close at once, dropping replies (socket error, protocol violation). */
 void conn_fail(struct nsd_conn *c, const char *why);
-void conn_maybe_free(struct nsd_conn *c);
+/* Close after answering every request already read (DISC, EOF). */
+void conn_drain(struct nsd_conn *c);
+/* Take the next step out once nothing holds the current one: drained ->
+ * lingering, aborted -> closed.  Called wherever something may have been
+ * the last request, reply or payload in flight. */
+void conn_close_if_drained(struct nsd_conn *c);
+static inline bool conn_is_closing(const struct nsd_conn *c)
+{
+	return c->closing != CONN_OPEN;
+}
 void conn_resume(struct nsd_conn *c, unsigned int why);
 void conn_queue_reply(struct nsd_conn *c, struct nsd_req *r);
 void conn_release_req(struct nsd_conn *c, struct nsd_req *r);

@@ -158,7 +158,7 @@ static void complete(struct nsd_req *r, uint32_t error)
 
 void req_finish(struct nsd_req *r)
 {
-	if (r->conn->dead)
+	if (r->conn->closing >= CONN_ABORTED)
 		conn_release_req(r->conn, r);
 	else
 		complete(r, r->error);
@@ -297,23 +297,24 @@ static bool needs_buffer(const struct nsd_conn *c, const struct nsd_req *r)
 	       (r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE);
 }
 
-/* A refused write still sends its payload: skip it, or hang up if it is too
- * big to be anything but an attack.  The reply waits until the payload is
- * skipped: a client may not expect a reply to a request it is still
- * sending (libnbd drops the connection: "no matching cookie"). */
+/* A refused write still sends its payload: skip it, then answer (a client
+ * may not expect a reply to a request it is still sending: libnbd drops
+ * the connection, "no matching cookie").  A payload too big to be
+ * anything but an attack is not skipped: the reply goes out at once, and
+ * the connection closes after a linger that swallows what follows, so the
+ * client reads its reply before the close. */
 static void refuse(struct nsd_conn *c, struct nsd_req *r)
 {
-	if (r->type == NBD_CMD_WRITE && r->len) {
-		if (r->len > NBD_DEFAULT_MAX_PAYLOAD) {
-			c->rx_wait |= RX_STOP;
-		} else {
-			c->discard_left = r->len;
-			c->rx = RX_DISCARD;
-			c->rx_req = r;	/* answered by req_payload_done() */
-			return;
-		}
+	if (r->type == NBD_CMD_WRITE && r->len &&
+	    r->len <= NBD_DEFAULT_MAX_PAYLOAD) {
+		c->discard_left = r->len;
+		c->rx = RX_DISCARD;
+		c->rx_req = r;	/* answered by req_payload_done() */
+		return;
 	}
 	complete(r, r->error);
+	if (r->type == NBD_CMD_WRITE && r->len)
+		conn_drain(c);
 }
 
 int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
@@ -326,8 +327,7 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 	}
 	if (be16toh(h->type) == NBD_CMD_DISC) {
 		/* Finish what is in flight, then close: no reply. */
-		c->rx_wait |= RX_STOP;
-		conn_maybe_free(c);
+		conn_drain(c);
 		return 1;
 	}
 	r = conn_get_req(c);
@@ -339,6 +339,8 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 	r->type = be16toh(h->type);
 	r->flags = be16toh(h->flags);
 	r->error = validate(c, r);
+	if (!r->error && c->loop->stopping)
+		r->error = NBD_ESHUTDOWN;
 	if (needs_buffer(c, r)) {
 		r->buf_len = arena_block_size(c->srv->arena, r->len);
 		if (c->pool_held + r->buf_len > c->srv->conn_pool_quota) {
