@@ -12,6 +12,10 @@
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+GENERATORDIR ?= $(PREFIX)/lib/systemd/system-generators
+INITRAMFSDIR ?= $(PREFIX)/share/initramfs-tools
 CC ?= gcc
 
 STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
@@ -39,21 +43,21 @@ FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer \
 rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
-.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod bench-alloc
+.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod bench-alloc deb
 .DELETE_ON_ERROR:
 
 all: server/netswapd cli/netswap
 
 $(REL)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(STD_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(STD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(ASAN)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(STD_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
 server/netswapd: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(ASAN)/server/netswapd: $(call asan_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
@@ -61,7 +65,7 @@ $(ASAN)/server/netswapd: $(call asan_obj,server/main.c $(SERVER_SRC) $(LIB_SRC))
 # Static: it goes into the lab guest's initramfs as is.  (glibc warns that a
 # static getaddrinfo needs its NSS libraries for names; numbers need none.)
 cli/netswap: $(call rel_obj,cli/main.c $(CLI_SRC))
-	$(CC) $(CFLAGS) -static -o $@ $^
+	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^
 
 # netswap.ko for both lab guest kernels: build/kmod/{6.1,6.12}/netswap.ko
 kmod:
@@ -128,6 +132,28 @@ install: all
 	install -m 0644 docs/netswapd.8 $(DESTDIR)$(MANDIR)/man8/netswapd.8
 	install -m 0755 cli/netswap $(DESTDIR)$(SBINDIR)/netswap
 	install -m 0644 docs/netswap.8 $(DESTDIR)$(MANDIR)/man8/netswap.8
+	@# The client's boot-time swap: units, generator, initramfs-tools
+	@# scripts (cli/systemd, cli/initramfs; netswap(8)), with paths filled in.
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR) \
+		$(DESTDIR)$(INITRAMFSDIR)/hooks $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top \
+		$(DESTDIR)$(SYSCONFDIR)/netswap
+	for f in cli/systemd/*.service cli/systemd/*.target cli/systemd/*.timer; do \
+		$(FILL_PATHS) $$f >$(DESTDIR)$(UNITDIR)/$${f##*/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${f##*/} || exit 1; done
+	$(FILL_PATHS) cli/systemd/netswap-generator >$(DESTDIR)$(GENERATORDIR)/netswap-generator
+	$(FILL_PATHS) cli/initramfs/hook >$(DESTDIR)$(INITRAMFSDIR)/hooks/netswap
+	$(FILL_PATHS) cli/initramfs/local-top >$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/netswap
+	chmod 0755 $(DESTDIR)$(GENERATORDIR)/netswap-generator \
+		$(DESTDIR)$(INITRAMFSDIR)/hooks/netswap $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/netswap
+	install -m 0644 cli/systemd/devices $(DESTDIR)$(SYSCONFDIR)/netswap/devices
+
+FILL_PATHS = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g'
+
+# Debian packages (netswapd, netswap-client, netswap-dkms) into build/deb/,
+# with dpkg-buildpackage on a copy of the tree; installs the build
+# dependencies; fails on a lintian error (docs/packaging.md).
+deb:
+	@debian/make-deb
 
 clean:
 	rm -rf build server/netswapd cli/netswap

@@ -3,29 +3,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/devices.h"
 #include "cli/netswap.h"
 
 #define NETSWAP_VERSION "0.1"
 
 static const char usage[] =
-	"usage: netswap attach [--connections N] [--io-timeout S] [--name NAME]\n"
-	"                      [--req-timeout S] [--queue-depth N]\n"
-	"                      nbd://HOST[:PORT]/EXPORT\n"
+	"usage: netswap attach [OPTION]... [--name NAME] nbd://HOST[:PORT]/EXPORT\n"
 	"       netswap detach DEVICE\n"
-	"       netswap status [--json] [DEVICE]\n"
+	"       netswap status [--json | --prometheus [--output FILE]] [DEVICE]\n"
 	"       netswap reserve [--apply]\n"
+	"       netswap up NAME... | down NAME... | devices [--names] [--initramfs]\n"
 	"       netswap --help | --version\n"
 	"\n"
 	"attach    connect netswap.ko to an NBD export; prints the device.\n"
 	"          The kernel then owns the connections and re-establishes\n"
-	"          them itself.  --io-timeout S fails I/O that waited S seconds\n"
-	"          (default 0: never fail, wait for the server).\n"
-	"          --req-timeout S resets a connection whose reply takes\n"
-	"          longer (default 30) and resends on a fresh one.\n"
+	"          them itself.  Its options are listed below.\n"
 	"detach    disconnect and remove a device (swapoff it first).\n"
 	"status    every counter of every device (or of DEVICE).\n"
+	"          --prometheus: text exposition format (node_exporter).\n"
 	"reserve   the min_free_kbytes the attached devices need; --apply\n"
 	"          raises it (never lowers).\n"
+	"up        attach NAME from /etc/netswap/devices, mkswap if allowed\n"
+	"          and needed, swapon (netswap@NAME.service runs it).\n"
+	"down      swapoff NAME, then detach it.\n"
+	"devices   the configured devices and their state.\n"
 	"See netswap(8).\n";
 
 int main(int argc, char **argv)
@@ -38,6 +40,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage, stdout);
+		/* From the module's own table: proto/netswap_ctl.h. */
+		fputs("\nattach options:\n", stdout);
+		cli_cfg_usage(stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "--version")) {
@@ -52,6 +57,12 @@ int main(int argc, char **argv)
 		return cli_status(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reserve"))
 		return cli_reserve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "up"))
+		return cli_up(argc - 1, argv + 1);
+	if (!strcmp(cmd, "down"))
+		return cli_down(argc - 1, argv + 1);
+	if (!strcmp(cmd, "devices"))
+		return cli_devices(argc - 1, argv + 1);
 	cli_err("unknown command '%s' (try netswap --help)", cmd);
 	return 2;
 }

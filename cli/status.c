@@ -7,17 +7,19 @@
 #include <string.h>
 
 #include "cli/netswap.h"
+#include "cli/prometheus.h"
 
-/* The one-value counters of /sys/block/netswapN/netswap/, in print order. */
+/*
+ * The one-value files of /sys/block/netswapN/netswap/, in print order: the
+ * module's own list (proto/netswap_ctl.h).  A module older than this CLI
+ * may lack some; they are left out rather than shown as zero.
+ */
 static const char *const counters[] = {
-	"read_requests", "write_requests", "flush_requests", "discard_requests",
-	"read_bytes", "write_bytes", "swap_requests", "in_flight",
-	"reconnects", "failed_connects", "lost_connections", "resends",
-	"timeouts", "protocol_errors", "server_errors", "io_errors",
-	"size_bytes", "transmission_flags", "queue_depth", "max_request_bytes",
-	"req_timeout", "io_timeout",
+#define NS_SYSFS_VALUE(name, kind, help) #name,
+#include "proto/netswap_ctl.h"
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
+#define ABSENT UINT64_MAX
 
 struct conn_line {
 	unsigned int id, inflight;
@@ -42,7 +44,7 @@ static uint64_t get(const struct dev_status *s, const char *name)
 
 	for (i = 0; i < NCOUNTERS; i++)
 		if (!strcmp(counters[i], name))
-			return s->v[i];
+			return s->v[i] == ABSENT ? 0 : s->v[i];
 	return 0;
 }
 
@@ -56,7 +58,7 @@ static int load(struct dev_status *s)
 		cli_path(path, sizeof(path), "/sys/block/%s/netswap/%s",
 			 s->item.device, counters[i]);
 		if (cli_read_u64(path, &s->v[i]))
-			return -1;
+			s->v[i] = ABSENT;
 	}
 	cli_path(path, sizeof(path), "/sys/block/%s/netswap/export", s->item.device);
 	if (cli_read_str(path, s->export, sizeof(s->export)))
@@ -114,6 +116,26 @@ static void bucket_label(int k, char *out, size_t len)
 		snprintf(out, len, "<%" PRIu64 "ms", us / 1000);
 }
 
+/* Checksums: on or off, what they cost, what they caught. */
+static void print_integrity(const struct dev_status *s)
+{
+	char mem[32], per[32];
+	uint64_t size = get(s, "size_bytes");
+
+	if (!get(s, "integrity")) {
+		printf("  integrity  off: pages read are not verified\n");
+		return;
+	}
+	human_bytes(get(s, "integrity_bytes"), mem, sizeof(mem));
+	human_bytes(size ? get(s, "integrity_bytes") * (1ULL << 30) / size : 0,
+		    per, sizeof(per));
+	printf("  integrity  on, %s (%s per GiB)  known blocks %" PRIu64
+	       "  errors %" PRIu64 "  re-reads %" PRIu64 "  server data lost %" PRIu64
+	       "  lost blocks %" PRIu64 "\n", mem, per, get(s, "known_blocks"),
+	       get(s, "integrity_errors"), get(s, "integrity_rereads"),
+	       get(s, "server_data_lost"), get(s, "lost_blocks"));
+}
+
 static void print_human(const struct dev_status *s)
 {
 	char a[32], b[32];
@@ -133,8 +155,11 @@ static void print_human(const struct dev_status *s)
 	       "  failed connects %" PRIu64 "  resends %" PRIu64 "  timeouts %" PRIu64 "\n",
 	       get(s, "reconnects"), get(s, "lost_connections"),
 	       get(s, "failed_connects"), get(s, "resends"), get(s, "timeouts"));
-	printf("  errors     protocol %" PRIu64 "  server %" PRIu64 "  failed I/O %" PRIu64 "\n",
-	       get(s, "protocol_errors"), get(s, "server_errors"), get(s, "io_errors"));
+	printf("  errors     protocol %" PRIu64 "  server %" PRIu64 " (retried %" PRIu64
+	       ")  failed I/O %" PRIu64 "\n",
+	       get(s, "protocol_errors"), get(s, "server_errors"),
+	       get(s, "error_retries"), get(s, "io_errors"));
+	print_integrity(s);
 	human_bytes(get(s, "max_request_bytes"), a, sizeof(a));
 	if (get(s, "io_timeout"))
 		snprintf(b, sizeof(b), "%" PRIu64 "s", get(s, "io_timeout"));
@@ -190,7 +215,8 @@ static void print_json(const struct dev_status *s)
 	printf(",\"export\":");
 	json_string(s->export);
 	for (i = 0; i < NCOUNTERS; i++)
-		printf(",\"%s\":%" PRIu64, counters[i], s->v[i]);
+		if (s->v[i] != ABSENT)
+			printf(",\"%s\":%" PRIu64, counters[i], s->v[i]);
 	printf(",\"connections\":[");
 	for (k = 0; k < s->nconns; k++) {
 		const struct conn_line *c = &s->conns[k];
@@ -210,17 +236,28 @@ int cli_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct dev_status st[CLI_MAX_DEVICES];
 	struct cli_item items[CLI_MAX_DEVICES];
-	int c, i, n, shown = 0, json = 0, rc = 0;
-	const char *only = NULL;
+	int c, i, n, shown = 0, json = 0, prom = 0, rc = 0;
+	const char *only = NULL, *output = NULL;
 
 	while ((c = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
-		if (c != 'j')
+		if (c == 'p')
+			prom = 1;
+		else if (c == 'o')
+			output = optarg;
+		else if (c == 'j')
+			json = 1;
+		else
 			return 2;
-		json = 1;
+	}
+	if ((output && !prom) || (prom && json)) {
+		cli_err("status: --output goes with --prometheus, which excludes --json");
+		return 2;
 	}
 	if (optind < argc - 1) {
 		cli_err("status: at most one DEVICE");
@@ -228,6 +265,8 @@ int cli_status(int argc, char **argv)
 	}
 	if (optind == argc - 1)
 		only = argv[optind];
+	if (prom)
+		return cli_status_prometheus(only, output);
 	if (cli_need_module())
 		return 1;
 
