@@ -17,27 +17,14 @@
 
 #include "cli/netswap.h"
 
+#define MAX_CFG 32
+
 struct attach_opts {
-	unsigned int connections;
-	unsigned int io_timeout;
-	unsigned int req_timeout;	/* 0: the module's default */
-	unsigned int queue_depth;	/* 0: the module's default */
+	unsigned int val[MAX_CFG];	/* by cli_cfg_uints index */
+	bool set[MAX_CFG];		/* unset: the module's default */
 	const char *name;
 	const char *url;
 };
-
-static int parse_uint(const char *s, unsigned int max, unsigned int *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || n > max || *s == '-')
-		return -1;
-	*v = (unsigned int)n;
-	return 0;
-}
 
 /* "a.b.c.d:port [v6]:port ..." for every address HOST resolves to. */
 static int resolve(const struct cli_url *u, char *out, size_t outlen)
@@ -153,81 +140,86 @@ static int configure(const char *name, const struct attach_opts *o,
 		     const struct cli_url *u, const char *addrs)
 {
 	char num[16];
+	size_t i;
 	int err;
 
-	err = set_attr(name, "addresses", addrs);
+	err = set_attr(name, NS_CFG_ADDRESSES, addrs);
 	if (!err)
-		err = set_attr(name, "export", u->export[0] ? u->export : "\n");
-	if (!err) {
-		snprintf(num, sizeof(num), "%u", o->connections);
-		err = set_attr(name, "connections", num);
-	}
-	if (!err) {
-		snprintf(num, sizeof(num), "%u", o->io_timeout);
-		err = set_attr(name, "io_timeout", num);
-	}
-	if (!err && o->req_timeout) {
-		snprintf(num, sizeof(num), "%u", o->req_timeout);
-		err = set_attr(name, "req_timeout", num);
-	}
-	if (!err && o->queue_depth) {
-		snprintf(num, sizeof(num), "%u", o->queue_depth);
-		err = set_attr(name, "queue_depth", num);
+		err = set_attr(name, NS_CFG_EXPORT, u->export[0] ? u->export : "\n");
+	for (i = 0; !err && i < cli_ncfg_uints; i++) {
+		if (!o->set[i])
+			continue;
+		snprintf(num, sizeof(num), "%u", o->val[i]);
+		err = set_attr(name, cli_cfg_uints[i].name, num);
 	}
 	if (err)
 		cli_err("attach: configuring %s: %s", name, strerror(-err));
 	return err;
 }
 
+/*
+ * --name, and one option per module setting: --queue-depth N for a number,
+ * --no-integrity for a switch.  getopt_long's val says which: 'n', or
+ * OPT_CFG + index, or OPT_NO + index.
+ */
+enum { OPT_CFG = 0x100, OPT_NO = 0x200 };
+
+static int parse_attach_opts(int argc, char **argv, struct attach_opts *o)
+{
+	static char names[MAX_CFG][64];
+	struct option longopts[MAX_CFG + 2];
+	const struct cli_cfg_uint *c;
+	size_t i, n = 0;
+	int opt;
+
+	for (i = 0; i < cli_ncfg_uints && i < MAX_CFG; i++) {
+		c = &cli_cfg_uints[i];
+		if (cli_cfg_is_switch(c)) {
+			strcpy(names[i], "no-");
+			cli_cfg_option_name(c, names[i] + 3, sizeof(names[i]) - 3);
+			longopts[n++] = (struct option){ names[i], no_argument, NULL,
+							 OPT_NO + (int)i };
+		} else {
+			cli_cfg_option_name(c, names[i], sizeof(names[i]));
+			longopts[n++] = (struct option){ names[i], required_argument,
+							 NULL, OPT_CFG + (int)i };
+		}
+	}
+	longopts[n++] = (struct option){ "name", required_argument, NULL, 'n' };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	while ((opt = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
+		if (opt == 'n') {
+			o->name = optarg;
+		} else if (opt >= OPT_NO) {
+			o->val[opt - OPT_NO] = 0;
+			o->set[opt - OPT_NO] = true;
+		} else if (opt >= OPT_CFG) {
+			i = (size_t)(opt - OPT_CFG);
+			if (cli_cfg_parse(&cli_cfg_uints[i], optarg, &o->val[i]))
+				return -1;
+			o->set[i] = true;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cli_attach(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "connections", required_argument, NULL, 'c' },
-		{ "io-timeout", required_argument, NULL, 't' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "req-timeout", required_argument, NULL, 'r' },
-		{ "queue-depth", required_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct attach_opts o = { .connections = 1 };
+	struct attach_opts o = { 0 };
 	char name[64], dir[512], path[512], addrs[512], dev[64];
 	const char *why = NULL;
 	struct cli_url u;
-	int c, err;
+	int err;
 
-	while ((c = getopt_long(argc, argv, "c:t:n:r:q:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (parse_uint(optarg, 16, &o.connections) || !o.connections) {
-				cli_err("attach: --connections must be 1..16");
-				return 2;
-			}
-			break;
-		case 't':
-			if (parse_uint(optarg, 7 * 24 * 3600, &o.io_timeout)) {
-				cli_err("attach: --io-timeout must be 0..604800 seconds");
-				return 2;
-			}
-			break;
-		case 'n':
-			o.name = optarg;
-			break;
-		case 'r':
-			if (parse_uint(optarg, 3600, &o.req_timeout) || !o.req_timeout) {
-				cli_err("attach: --req-timeout must be 1..3600 seconds");
-				return 2;
-			}
-			break;
-		case 'q':
-			if (parse_uint(optarg, 1024, &o.queue_depth) || !o.queue_depth) {
-				cli_err("attach: --queue-depth must be 1..1024");
-				return 2;
-			}
-			break;
-		default:
-			return 2;
-		}
+	if (cli_ncfg_uints > MAX_CFG) {
+		cli_err("attach: built with more settings than it can parse");
+		return 1;
 	}
+	if (parse_attach_opts(argc, argv, &o))
+		return 2;
 	if (optind != argc - 1) {
 		cli_err("attach: expected one nbd://HOST[:PORT]/EXPORT");
 		return 2;
@@ -260,13 +252,13 @@ int cli_attach(int argc, char **argv)
 	if (configure(name, &o, &u, addrs))
 		goto out_rmdir;
 
-	err = set_attr(name, "power", "1");
+	err = set_attr(name, NS_CFG_POWER, "1");
 	if (err) {
 		cli_err("attach: %s:%s export '%s': %s", u.host, u.port, u.export,
 			attach_error(err));
 		goto out_rmdir;
 	}
-	cli_path(path, sizeof(path), CLI_ITEMS "/%s/device", name);
+	cli_path(path, sizeof(path), CLI_ITEMS "/%s/" NS_CFG_DEVICE, name);
 	if (cli_read_str(path, dev, sizeof(dev)) || !dev[0]) {
 		cli_err("attach: the kernel reported no device");
 		goto out_rmdir;

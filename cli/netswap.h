@@ -12,12 +12,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#define CLI_DEFAULT_PORT	"10809"
-#define CLI_MAX_EXPORT		1023	/* netswap.ko's limit */
-#define CLI_MAX_ADDRS		8	/* netswap.ko's limit */
+#include "proto/netswap_ctl.h"
+
+/* The module's limits, from the header both sides build against. */
+#define CLI_DEFAULT_PORT	NS_DEFAULT_PORT
+#define CLI_MAX_EXPORT		(NS_MAX_EXPORT - 1)
+#define CLI_MAX_ADDRS		NS_MAX_ADDRS
+#define CLI_LAT_BUCKETS		NS_LAT_BUCKETS
 #define CLI_MAX_DEVICES		64
-#define CLI_LAT_BUCKETS		20
+
+/* options.c: the module's numeric settings, as attach options. */
+struct cli_cfg_uint {
+	const char *name;		/* the configfs attribute */
+	unsigned int min, max, def;
+	const char *help;
+};
+extern const struct cli_cfg_uint cli_cfg_uints[];
+extern const size_t cli_ncfg_uints;
+void cli_cfg_option_name(const struct cli_cfg_uint *c, char *out, size_t len);
+bool cli_cfg_is_switch(const struct cli_cfg_uint *c);
+int cli_cfg_parse(const struct cli_cfg_uint *c, const char *s, unsigned int *v);
+void cli_cfg_usage(FILE *f);
 
 /* url.c: nbd://HOST[:PORT]/EXPORT */
 struct cli_url {

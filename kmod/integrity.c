@@ -37,6 +37,7 @@
 #define NS_META_VER_SHIFT	2
 #define NS_BLK_SHIFT		ilog2(NS_INTEGRITY_BLOCK)
 #define NS_PROBES		3	/* first written, last written, one more */
+#define NS_PROBE_CONFIRM	4	/* more, to tell a lost server from a bad block */
 #define NS_PROBE_SCAN		4096	/* blocks looked at for the random one */
 #define NS_PROBE_COOKIE		U64_MAX	/* never a request's (gen 0 unused) */
 #define NS_CRC_SEED		(~0U)
@@ -332,7 +333,7 @@ static u64 ns_probe_pick(struct ns_integrity *ig, unsigned int k)
 		b = ig->last_written;
 		break;
 	default:
-		/* Somewhere else: a server may lose part of its data. */
+		/* Anywhere else: a server may lose part of its data. */
 		if (!ig->known)
 			return U64_MAX;
 		b = ig->probe_cursor;
@@ -379,6 +380,17 @@ static int ns_probe_read(struct ns_conn *conn, struct socket *sock, u64 b,
 	return err;
 }
 
+/* Under dev->lock: block @b is gone (the rest of the device may not be). */
+static void ns_mark_lost_locked(struct ns_integrity *ig, u64 b)
+{
+	if (ns_blk_state(ig, b) == NS_BLK_KNOWN)
+		ns_blk_set(ig, b, NS_BLK_LOST, false);
+	if (ig->first_written == b)
+		ig->first_written = U64_MAX;
+	if (ig->last_written == b)
+		ig->last_written = U64_MAX;
+}
+
 /* Every block known so far is gone with the server's data. */
 static u64 ns_mark_all_lost(struct ns_dev *dev)
 {
@@ -388,10 +400,7 @@ static u64 ns_mark_all_lost(struct ns_dev *dev)
 	spin_lock(&dev->lock);
 	n = ig->known;
 	for (b = 0; b < ig->nblocks; b++)
-		if (ns_blk_state(ig, b) == NS_BLK_KNOWN)
-			ns_blk_set(ig, b, NS_BLK_LOST, false);
-	ig->first_written = U64_MAX;
-	ig->last_written = U64_MAX;
+		ns_mark_lost_locked(ig, b);
 	spin_unlock(&dev->lock);
 	return n;
 }
@@ -406,6 +415,7 @@ static int ns_probe_one(struct ns_conn *conn, struct socket *sock, u64 b)
 	struct ns_dev *dev = conn->dev;
 	struct ns_integrity *ig = &dev->integ;
 	unsigned int tries;
+	bool rewritten;
 	u32 want, got;
 	u8 ver;
 	int err;
@@ -424,48 +434,69 @@ static int ns_probe_one(struct ns_conn *conn, struct socket *sock, u64 b)
 		if (got == want)
 			return 0;
 		spin_lock(&dev->lock);
-		err = ns_blk_ver(ig, b) != ver;
+		rewritten = ns_blk_ver(ig, b) != ver;
 		spin_unlock(&dev->lock);
-		if (err)
-			return 0;	/* rewritten meanwhile: nothing to compare */
+		if (rewritten)
+			return 0;
 		atomic64_inc(&dev->stats.integrity_errors);
 	}
 	return 1;
 }
 
+/* Probe the @k-th pick; 1 lost, 0 fine or nothing to probe, -errno. */
+static int ns_probe_pick_one(struct ns_conn *conn, struct socket *sock,
+			     unsigned int k, u64 *b)
+{
+	struct ns_dev *dev = conn->dev;
+
+	spin_lock(&dev->lock);
+	*b = ns_probe_pick(&dev->integ, k);
+	spin_unlock(&dev->lock);
+	return *b == U64_MAX ? 0 : ns_probe_one(conn, sock, *b);
+}
+
 /*
  * Before a reconnected socket goes live: read back a few blocks whose crc is
- * known.  A server that lost them lost everything written before.
+ * known.  One that comes back wrong is lost; if another one, picked at
+ * random, is wrong too, the server lost its data, and with it everything
+ * written before.  (One bad block alone is a bad block, not a lost server:
+ * reading it fails, the rest is still checked read by read.)
  */
 int ns_integrity_probe(struct ns_conn *conn, struct socket *sock)
 {
 	struct ns_dev *dev = conn->dev;
-	u64 picked[NS_PROBES], b, n;
-	unsigned int k, i;
+	unsigned int k;
+	u64 b, bad, n;
 	int err;
 
 	if (!ns_integrity_on(dev))
 		return 0;
 	for (k = 0; k < NS_PROBES; k++) {
-		spin_lock(&dev->lock);
-		b = ns_probe_pick(&dev->integ, k);
-		spin_unlock(&dev->lock);
-		picked[k] = b;
-		for (i = 0; i < k; i++)
-			if (picked[i] == b)
-				b = U64_MAX;
-		if (b == U64_MAX)
-			continue;
-		err = ns_probe_one(conn, sock, b);
+		err = ns_probe_pick_one(conn, sock, k, &bad);
+		if (err)
+			break;
+	}
+	if (err <= 0)
+		return err;
+
+	spin_lock(&dev->lock);
+	ns_mark_lost_locked(&dev->integ, bad);
+	spin_unlock(&dev->lock);
+	for (k = 0; k < NS_PROBE_CONFIRM; k++) {
+		err = ns_probe_pick_one(conn, sock, NS_PROBES, &b);
 		if (err < 0)
 			return err;
-		if (!err)
-			continue;
-		n = ns_mark_all_lost(dev);
-		atomic64_inc(&dev->stats.server_data_lost);
-		pr_err("%s: server %pISpc lost its data (block %llu came back wrong twice): %llu written block(s) are gone, reading them fails\n",
-		       ns_dev_name(dev), &dev->cfg.addrs[conn->addr_idx], b, n);
+		if (err)
+			break;
+	}
+	if (!err) {
+		pr_err("%s: block %llu from %pISpc came back wrong twice: it is lost\n",
+		       ns_dev_name(dev), bad, &dev->cfg.addrs[conn->addr_idx]);
 		return 0;
 	}
+	n = ns_mark_all_lost(dev);
+	atomic64_inc(&dev->stats.server_data_lost);
+	pr_err("%s: server %pISpc lost its data (blocks %llu and %llu came back wrong): %llu written block(s) are gone, reading them fails\n",
+	       ns_dev_name(dev), &dev->cfg.addrs[conn->addr_idx], bad, b, n + 1);
 	return 0;
 }

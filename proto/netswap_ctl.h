@@ -88,6 +88,12 @@ NS_SYSFS_VALUE(io_timeout, info, "I/O timeout, seconds (0: never fail)")
 /* Page integrity: one crc32c per block of this size. */
 #define NS_INTEGRITY_BLOCK	4096
 
+/* configfs: the attributes besides the NS_CFG_UINT list. */
+#define NS_CFG_ADDRESSES	"addresses"	/* "HOST:PORT [V6]:PORT ..." */
+#define NS_CFG_EXPORT		"export"
+#define NS_CFG_POWER		"power"		/* write 1: connect; 0: detach */
+#define NS_CFG_DEVICE		"device"	/* read: netswapN, once powered */
+
 /* sysfs: the table-shaped files. */
 #define NS_SYSFS_EXPORT		"export"
 #define NS_SYSFS_NAME		"name"

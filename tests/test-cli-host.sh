@@ -29,6 +29,20 @@ expect 2 "connections must be 1..16" "$ns" attach --connections 0 nbd://x/y
 expect 2 "connections must be 1..16" "$ns" attach --connections 17 nbd://x/y
 expect 2 "io-timeout" "$ns" attach --io-timeout -1 nbd://x/y
 expect 2 "expected one" "$ns" attach
+expect 2 "queue-depth must be 1..1024" "$ns" attach --queue-depth 1025 nbd://x/y
+expect 2 "unrecognized option" "$ns" attach --integrity 0 nbd://x/y
+
+# Every attach option comes from the module's table (proto/netswap_ctl.h),
+# and the man page documents each.
+mapfile -t opts < <("$ns" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p')
+[ "${#opts[@]}" -ge 6 ] || fail "--help lists ${#opts[@]} attach options"
+for o in "${opts[@]}"; do
+	grep -qF -- "${o//-/\\-}" "$TOP/docs/netswap.8" || fail "netswap.8 does not document $o"
+done
+while read -r a; do
+	o=${a//_/-}
+	printf '%s\n' "${opts[@]}" | grep -qx -- "--$o\|--no-$o" || fail "--help lacks the setting $a"
+done < <(sed -n 's/^NS_CFG_UINT(\([a-z_]*\),.*/\1/p' "$TOP/proto/netswap_ctl.h")
 expect 2 "expected one DEVICE" "$ns" detach
 
 # No module: configfs directory absent.
@@ -57,6 +71,12 @@ for c in read_requests write_requests flush_requests discard_requests read_bytes
 	echo $i >"$d/$c"
 	i=$((i + 1))
 done
+echo 1 >"$d/integrity"
+echo 1310720 >"$d/integrity_bytes"
+for c in known_blocks:200 integrity_errors:3 integrity_rereads:2 server_data_lost:1 \
+	lost_blocks:50 error_retries:4; do
+	echo "${c#*:}" >"$d/${c%%:*}"
+done
 echo 1073741824 >"$d/size_bytes"
 echo 349 >"$d/transmission_flags"
 echo 64 >"$d/queue_depth"
@@ -83,7 +103,9 @@ grep -q "read 1 (5 B)  write 2 (6 B)  flush 3  discard 4  swap 7  in flight 8" <
 	fail "status requests"
 grep -q "reconnects 9  lost connections 11  failed connects 10  resends 12  timeouts 13" <<<"$out" ||
 	fail "status recovery"
-grep -q "protocol 14  server 15  failed I/O 16" <<<"$out" || fail "status errors"
+grep -q "protocol 14  server 15 (retried 4)  failed I/O 16" <<<"$out" || fail "status errors"
+grep -q "integrity  on, 1.2 MiB (1.2 MiB per GiB)  known blocks 200  errors 3  re-reads 2  server data lost 1  lost blocks 50" <<<"$out" ||
+	fail "status integrity"
 grep -q "conn 0 .* live .*10.0.2.2:10809  connects 3  in flight 2  up 41s" <<<"$out" ||
 	fail "status connection line"
 grep -q "<128us:5 <256us:17 >=262ms:2" <<<"$out" || fail "status latency"
@@ -99,7 +121,13 @@ assert d["device"] == "/dev/netswap3" and d["name"] == "swapdev" and d["export"]
 assert d["protocol_errors"] == 14 and d["size_bytes"] == 1073741824
 assert d["connections"][0]["state"] == "live" and d["connections"][0]["up_seconds"] == 41
 assert d["latency_us_log2"][8] == 17 and len(d["latency_us_log2"]) == 20
+assert d["integrity"] == 1 and d["server_data_lost"] == 1 and d["lost_blocks"] == 50
 PY
+# A module older than the CLI lacks some files: they are left out, not zero.
+rm "$d/lost_blocks"
+"$ns" status --json >"$T/json" || fail "status --json with a file missing"
+grep -q '"lost_blocks"' "$T/json" && fail "a missing file was reported"
+echo 50 >"$d/lost_blocks"
 expect 0 "/dev/netswap3" "$ns" status netswap3
 expect 0 "/dev/netswap3" "$ns" status /dev/netswap3
 expect 0 "/dev/netswap3" "$ns" status swapdev

@@ -21,7 +21,10 @@ client_prepare() { # SERIES VERSION KROOT KDIR
 }
 
 client_modules() {
-	echo configfs
+	local m
+	for m in $(kmod_netswap_deps); do
+		echo "$m"
+	done
 }
 
 client_kos() {

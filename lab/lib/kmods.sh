@@ -60,3 +60,11 @@ kmod_resolve() {
 		_kmod_visit "$m" || return 1
 	done
 }
+
+# kmod_netswap_deps: what netswap.ko needs loaded first, in order.  Its
+# crc32c() comes from libcrc32c, which asks the crypto API for "crc32c" at
+# load: without modprobe in the guest, the implementations (the SSE4.2 one,
+# which TCG's "-cpu max" emulates, and the generic fallback) go first.
+kmod_netswap_deps() {
+	echo configfs crc32c_intel crc32c_generic libcrc32c
+}

@@ -16,9 +16,19 @@ NETSWAPD=${NETSWAPD:-$TOP/build/asan/server/netswapd}
 NETSWAPD_REL=${NETSWAPD_REL:-$TOP/server/netswapd}
 T=$(mktemp -d /tmp/netswap-test.XXXXXX)
 _pids=()
+_cleanups=()
+
+# on_cleanup CMD...: run CMD at exit, before the PIDs are killed (e.g. kill
+# a server whose PID is only known from a pidfile).
+on_cleanup() {
+	_cleanups+=("$*")
+}
 
 cleanup() {
-	local p
+	local p c
+	for c in "${_cleanups[@]}"; do
+		eval "$c" || true
+	done
 	for p in "${_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -39,6 +49,22 @@ need() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null || fail "missing command $c (make test installs it)"
 	done
+}
+
+# free_port: a TCP port nothing listens on now (for a server that must come
+# back on the same port; others learn theirs from the server itself).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_listening HOST PORT: until something listens there (10 s).
+wait_listening() {
+	local _
+	for _ in $(seq 1 100); do
+		[ -n "$(ss -Hltn "src $1 and sport = :$2" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # start_netswapd NAME ARGS...: runs netswapd in the background on a random

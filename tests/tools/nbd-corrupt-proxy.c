@@ -5,7 +5,7 @@
  *
  *   nbd-corrupt-proxy --listen ADDR:PORT --upstream ADDR:PORT
  *                     [--skip N] [--min-offset BYTES] [--magic HEX]
- *                     [--blackhole-after BYTES]
+ *                     [--blackhole-after BYTES] [--times N]
  *
  * Prints "listening ADDR:PORT" once it accepts.  It parses both directions
  * of the protocol (fixed newstyle handshake, then simple replies or
@@ -20,7 +20,9 @@
  * and in every later reply that carries the same page -- a server that
  * returns one page wrong.  Corrupting a single reply is not enough: swap
  * readahead may drop a page it read without using it, and the next read
- * would bring the right data.  Each corrupted reply is logged on stderr:
+ * would bring the right data.  --times N damages only the first N replies
+ * that carry it (a wire that flips a byte, then behaves).  Each corrupted
+ * reply is logged on stderr:
  *   corrupted READ offset=O len=L page=P
  * Each connection gets two threads, one per direction.
  *
@@ -78,6 +80,7 @@ static uint64_t blackhole_after;	/* 0: never */
 static _Atomic uint64_t written;
 static atomic_int blackholed;
 static atomic_int have_target;
+static atomic_long times_left = -1;	/* -1: every reply with the page */
 static _Atomic uint64_t target;		/* byte offset of the bad page */
 
 static void die(const char *what)
@@ -119,7 +122,9 @@ static int relay_data(int from, int to, uint64_t len, const struct conn *c,
 			choose(c, offset, len, buf, n);
 			t = atomic_load(&target);
 			if (atomic_load(&have_target) && t >= offset &&
-			    t < offset + len) {
+			    t < offset + len && atomic_load(&times_left) != 0) {
+				if (atomic_load(&times_left) > 0)
+					atomic_fetch_sub(&times_left, 1);
 				flip_at = t - offset + FLIP_AT;
 				fprintf(stderr, "corrupted READ offset=%llu "
 					"len=%llu page=%llu\n",
@@ -455,6 +460,8 @@ int main(int argc, char **argv)
 			skip_reads = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--min-offset"))
 			min_offset = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--times"))
+			atomic_store(&times_left, atol(argv[i + 1]));
 		else if (!strcmp(argv[i], "--blackhole-after"))
 			blackhole_after = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--magic"))

@@ -8,17 +8,21 @@
  * connection, reconnect and resend, and lose no data.
  *
  *   nbd-hostile --listen HOST:PORT --upstream HOST:PORT
- *               [--mode MODE] [--conns N] [--after N]
+ *               [--mode MODE] [--conns N] [--after N] [--errno N]
  *
  * The options may also come from the environment (NBD_HOSTILE_MODE,
- * NBD_HOSTILE_CONNS, NBD_HOSTILE_AFTER), so lab/run --proxy can use it.
+ * NBD_HOSTILE_CONNS, NBD_HOSTILE_AFTER, NBD_HOSTILE_ERRNO), so lab/run
+ * --proxy can use it.
  * MODE, applied to the first reply after --after good ones (and for the
  * payload modes, to the first READ reply from then on):
  *   bad-magic       the reply header's magic is wrong
  *   unknown-cookie  an extra reply naming a request never sent
  *   duplicate       the reply is sent twice
  *   short-payload   half a READ payload, then the connection closes
- *   error           the reply carries NBD_EIO (its READ payload dropped)
+ *   error           the reply carries NBD_EIO, or --errno (its READ payload
+ *                   dropped)
+ *   write-errors    every WRITE reply from then on carries --errno (default
+ *                   NBD_ENOSPC): a server whose disk is full, connection fine
  *   disconnect      the connection closes in the middle of a reply header
  *   stall           replies stop; the connection stays open, forever
  *   wrong-length    a READ payload followed by 512 bytes too many
@@ -52,11 +56,13 @@
 enum mode {
 	M_NONE, M_BAD_MAGIC, M_UNKNOWN_COOKIE, M_DUPLICATE, M_SHORT_PAYLOAD,
 	M_ERROR, M_DISCONNECT, M_STALL, M_WRONG_LENGTH, M_STALL_PAYLOAD,
+	M_WRITE_ERRORS,
 };
 
 static const char *const mode_names[] = {
 	"none", "bad-magic", "unknown-cookie", "duplicate", "short-payload",
 	"error", "disconnect", "stall", "wrong-length", "stall-payload",
+	"write-errors",
 };
 
 #define NMODES (sizeof(mode_names) / sizeof(mode_names[0]))
@@ -65,6 +71,7 @@ static const char *const mode_names[] = {
 
 static enum mode opt_mode = M_NONE;
 static unsigned int opt_conns = 1, opt_after = 200;
+static uint32_t opt_errno;		/* 0: the mode's own */
 static struct sockaddr_storage upstream;
 static socklen_t upstream_len;
 
@@ -297,6 +304,9 @@ static void *s2c(void *arg)
 				goto out;
 			continue;
 		}
+		if (injected && p->hostile && opt_mode == M_WRITE_ERRORS &&
+		    type == NBD_CMD_WRITE)
+			how = M_WRITE_ERRORS;
 		if (!injected && good >= opt_after) {
 			bool needs_read = opt_mode == M_SHORT_PAYLOAD ||
 					  opt_mode == M_WRONG_LENGTH ||
@@ -324,7 +334,11 @@ static void *s2c(void *arg)
 			break;
 		}
 		case M_ERROR:
-			rep.error = htobe32(NBD_EIO);
+			rep.error = htobe32(opt_errno ? opt_errno : NBD_EIO);
+			break;
+		case M_WRITE_ERRORS:
+			if (type == NBD_CMD_WRITE)
+				rep.error = htobe32(opt_errno ? opt_errno : NBD_ENOSPC);
 			break;
 		case M_DISCONNECT:
 			write_full(p->cfd, &rep, sizeof(rep) / 2);
@@ -427,6 +441,8 @@ int main(int argc, char **argv)
 		opt_conns = (unsigned int)atoi(e);
 	if ((e = getenv("NBD_HOSTILE_AFTER")))
 		opt_after = (unsigned int)atoi(e);
+	if ((e = getenv("NBD_HOSTILE_ERRNO")))
+		opt_errno = (uint32_t)atoi(e);
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--listen"))
 			listen_at = argv[i + 1];
@@ -438,12 +454,14 @@ int main(int argc, char **argv)
 			opt_conns = (unsigned int)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--after"))
 			opt_after = (unsigned int)atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--errno"))
+			opt_errno = (uint32_t)atoi(argv[i + 1]);
 		else
 			break;
 	}
 	if (i != argc || !listen_at || !up) {
 		fprintf(stderr, "usage: nbd-hostile --listen HOST:PORT --upstream HOST:PORT "
-			"[--mode MODE] [--conns N] [--after N]\n");
+			"[--mode MODE] [--conns N] [--after N] [--errno N]\n");
 		return 2;
 	}
 	if (parse_hostport(up, &upstream, &upstream_len) ||
