@@ -8,6 +8,8 @@
  * thread; workers only ever hand requests back through loop_post_completion.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,34 @@
 
 static void linger(struct nsd_conn *c);
 
+/*
+ * A client that vanished (crash, power loss, a cut link) sends no FIN or
+ * RST: without these its socket, and the reserve its connection holds,
+ * would wait forever.  Keepalive finds an idle one dead; the user timeout
+ * one that stopped acknowledging replies.  Set once per accepted socket,
+ * never on the request path.
+ */
+static void set_dead_peer_timeouts(int fd, const struct nsd_config *cfg)
+{
+	int domain = AF_UNIX, on = cfg->tcp_keepalive > 0;
+	socklen_t len = sizeof(domain);
+	unsigned int ut = cfg->tcp_user_timeout * 1000U;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    domain == AF_UNIX)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) ||
+	    (on && (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+			       &cfg->tcp_keepalive, sizeof(int)) ||
+		    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+			       &cfg->tcp_keepalive_interval, sizeof(int)) ||
+		    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
+			       &cfg->tcp_keepalive_count, sizeof(int)))) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut)))
+		log_warn("cannot set keepalive or user timeout: %s",
+			 strerror(errno));
+}
+
 struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer)
 {
 	struct nsd_conn *c = calloc(1, sizeof(*c));
@@ -35,6 +65,7 @@ struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer)
 		free(c);
 		return NULL;
 	}
+	set_dead_peer_timeouts(fd, srv->cfg);
 	c->srv = srv;
 	c->fd = fd;
 	c->phase = PHASE_HANDSHAKE;

@@ -68,6 +68,16 @@ X(UINT, handshake_timeout, "handshake-timeout", "S", 1, 86400, 30, 0,	\
 X(UINT, send_timeout, "send-timeout", "S", 1, 86400, 30, 0,		\
   "while others wait for buffer memory, drop clients that took none "	\
   "of their replies for S seconds")					\
+X(UINT, tcp_keepalive, "tcp-keepalive", "S", 0, 86400, 30, 0,		\
+  "probe a TCP client that has been silent for S seconds (0 = never), "	\
+  "so the reserve of one that vanished returns to the pool")		\
+X(UINT, tcp_keepalive_interval, "tcp-keepalive-interval", "S", 1,	\
+  3600, 5, 0, "seconds between keepalive probes")			\
+X(UINT, tcp_keepalive_count, "tcp-keepalive-count", "N", 1, 127, 5, 0,	\
+  "unanswered keepalive probes before a client is dropped")		\
+X(UINT, tcp_user_timeout, "tcp-user-timeout", "S", 0, 86400, 60, 0,	\
+  "drop a TCP client that has not acknowledged data sent to it for S "	\
+  "seconds (TCP_USER_TIMEOUT; 0 = the kernel's retries)")		\
 X(MODE, socket_mode, "socket-mode", "MODE", 0, 0777, 0600, 0,		\
   "permissions of Unix sockets (octal)")				\
 X(FN, opt_socket_owner, "socket-owner", "USER[:GROUP]", 0, 0, 0, 0,	\
