@@ -186,8 +186,10 @@ static int ns_dev_start(struct ns_item *it)
 	dev->index = ida_alloc_max(&ns_index_ida, NS_MAX_DEVICES - 1, GFP_KERNEL);
 	dev->conns = kcalloc(nr_alloc, sizeof(*dev->conns), GFP_KERNEL);
 	dev->by_tag = kcalloc(cfg->queue_depth, sizeof(*dev->by_tag), GFP_KERNEL);
-	dev->memalloc_anchor = ns_sock_anchor();
-	if (dev->index < 0 || !dev->conns || !dev->by_tag || !dev->memalloc_anchor) {
+	if (ns_memalloc)
+		dev->memalloc_anchor = ns_sock_anchor();
+	if (dev->index < 0 || !dev->conns || !dev->by_tag ||
+	    (ns_memalloc && !dev->memalloc_anchor)) {
 		err = dev->index < 0 ? dev->index : -ENOMEM;
 		goto out_free;
 	}
@@ -542,7 +544,11 @@ static int __init ns_init(void)
 		ns_unregister_blkdev();
 		return err;
 	}
-	pr_info("version %s loaded\n", NS_VERSION);
+	if (ns_memalloc)
+		pr_info("version %s loaded\n", NS_VERSION);
+	else
+		pr_warn("version %s loaded with memalloc=0: sockets without the memory reserves, for testing only; swapping to it can deadlock\n",
+			NS_VERSION);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <linux/blk-mq.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/sched/mm.h>
 #include <linux/socket.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -283,6 +284,25 @@ void ns_finish(struct ns_cmd *cmd, blk_status_t status);
 bool ns_cmd_expired(struct ns_dev *dev, struct ns_cmd *cmd);
 int ns_register_blkdev(void);
 void ns_unregister_blkdev(void);
+
+/*
+ * sock.c: the memalloc test switch (module parameter memalloc, default 1,
+ * fixed at load).  Off, the sockets are ordinary: no sk_set_memalloc(), no
+ * __GFP_MEMALLOC, no PF_MEMALLOC around socket I/O.  It exists to show the
+ * deadlock the reserves prevent; nothing else changes with it.
+ */
+extern bool ns_memalloc;
+
+static inline unsigned int ns_noreclaim_save(void)
+{
+	return ns_memalloc ? memalloc_noreclaim_save() : 0;
+}
+
+static inline void ns_noreclaim_restore(unsigned int flags)
+{
+	if (ns_memalloc)
+		memalloc_noreclaim_restore(flags);
+}
 
 /* sock.c */
 int ns_sock_connect(struct ns_conn *conn, struct socket **sockp);

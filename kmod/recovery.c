@@ -187,14 +187,14 @@ int ns_conn_setup(struct ns_conn *conn, bool new)
 	spin_unlock(&dev->lock);
 
 	/* Reconnects happen under memory pressure: let them use the reserves. */
-	noreclaim = memalloc_noreclaim_save();
+	noreclaim = ns_noreclaim_save();
 	err = ns_sock_connect(conn, &sock);
 	if (!err) {
 		err = ns_handshake(conn, sock, &info);
 		if (err)
 			ns_sock_close(sock);
 	}
-	memalloc_noreclaim_restore(noreclaim);
+	ns_noreclaim_restore(noreclaim);
 	if (err)
 		goto out_down;
 
@@ -205,9 +205,9 @@ int ns_conn_setup(struct ns_conn *conn, bool new)
 		err = why ? ns_refuse_export(conn, &info, why) : 0;
 	}
 	if (!err && !new) {
-		noreclaim = memalloc_noreclaim_save();
+		noreclaim = ns_noreclaim_save();
 		err = ns_integrity_probe(conn, sock);
-		memalloc_noreclaim_restore(noreclaim);
+		ns_noreclaim_restore(noreclaim);
 	}
 	if (err)
 		goto out_close;

@@ -9,6 +9,7 @@
 
 #include <linux/bvec.h>
 #include <linux/delay.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
 #include <linux/tcp.h>
@@ -16,6 +17,11 @@
 #include <net/sock.h>
 
 #include "netswap.h"
+
+bool ns_memalloc = true;
+module_param_named(memalloc, ns_memalloc, bool, 0444);
+MODULE_PARM_DESC(memalloc,
+		 "test switch, only at load: 0 = ordinary sockets without the memory reserves (to show the deadlock they prevent); default 1");
 
 /*
  * Every byte of the socket's traffic may be what frees memory, so it may use
@@ -32,8 +38,12 @@ static void ns_sock_prepare(struct socket *sock, const struct ns_config *cfg)
 	struct sock *sk = sock->sk;
 	int idle = max(1U, cfg->req_timeout / 3);
 
-	sk_set_memalloc(sk);
-	sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
+	if (ns_memalloc) {
+		sk_set_memalloc(sk);
+		sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
+	} else {
+		sk->sk_allocation = GFP_NOIO;
+	}
 	sk->sk_use_task_frag = false;
 	sock_no_linger(sk);
 	tcp_sock_set_nodelay(sk);
@@ -124,14 +134,15 @@ void ns_sock_shutdown(struct socket *sock)
  */
 void ns_sock_close(struct socket *sock)
 {
-	unsigned int noreclaim = memalloc_noreclaim_save();
+	unsigned int noreclaim = ns_noreclaim_save();
 
 	kernel_sock_shutdown(sock, SHUT_RDWR);
 	lock_sock(sock->sk);
-	sk_clear_memalloc(sock->sk);
+	if (sock_flag(sock->sk, SOCK_MEMALLOC))
+		sk_clear_memalloc(sock->sk);
 	release_sock(sock->sk);
 	sock_release(sock);
-	memalloc_noreclaim_restore(noreclaim);
+	ns_noreclaim_restore(noreclaim);
 }
 
 /*
@@ -143,7 +154,7 @@ static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
 			int flags)
 {
 	struct msghdr msg = { .msg_iter = *iter };
-	unsigned int noreclaim = memalloc_noreclaim_save();
+	unsigned int noreclaim = ns_noreclaim_save();
 	size_t total = msg_data_left(&msg);
 	int ret = 0;
 
@@ -164,7 +175,7 @@ static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
 		}
 		ret = 0;
 	}
-	memalloc_noreclaim_restore(noreclaim);
+	ns_noreclaim_restore(noreclaim);
 	return ret;
 }
 
@@ -481,7 +492,7 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 void ns_rx_work(struct work_struct *work)
 {
 	struct ns_conn *conn = container_of(work, struct ns_conn, rx_work);
-	unsigned int noreclaim = memalloc_noreclaim_save();
+	unsigned int noreclaim = ns_noreclaim_save();
 	const char *why = "receive failed";
 	bool proto = false;
 	int err;
@@ -498,7 +509,7 @@ void ns_rx_work(struct work_struct *work)
 		}
 		err = ns_handle_reply(conn, &why, &proto);
 	} while (!err);
-	memalloc_noreclaim_restore(noreclaim);
+	ns_noreclaim_restore(noreclaim);
 
 	/* Not when we reset it ourselves: then EOF is our own doing. */
 	if (proto && READ_ONCE(conn->state) == NS_CONN_LIVE)

@@ -13,20 +13,24 @@ guest_attach() {
 	netswap reserve >&2
 }
 
-# guest_reconnects: connections the kernel re-established by itself (one
-# integer on stdout).  The other recovery counters go to the console as an
+# guest_counters: what the lab's result line reports (reconnects the kernel
+# made by itself, blocks that came back wrong, servers found to have lost
+# their data) on stdout; every recovery counter goes to the console as an
 # "NS-NETSWAP KEY=VALUE..." line, for tests that want them.
-guest_reconnects() {
+guest_counters() {
 	d=/sys/block/netswap0/netswap
 	if [ ! -d $d ]; then
-		echo 0
+		echo "reconnects=0 integrity_errors=0 server_data_lost=0"
 		return
 	fi
 	line="NS-NETSWAP reconnects=$(cat $d/reconnects)"
 	for c in lost_connections resends timeouts protocol_errors \
-		server_errors io_errors swap_requests; do
+		server_errors error_retries io_errors swap_requests \
+		integrity_errors integrity_rereads server_data_lost lost_blocks \
+		integrity_bytes size_bytes; do
 		line="$line $c=$(cat $d/$c)"
 	done
 	echo "$line" >&2
-	cat $d/reconnects
+	echo "reconnects=$(cat $d/reconnects) integrity_errors=$(cat $d/integrity_errors)" \
+		"server_data_lost=$(cat $d/server_data_lost)"
 }

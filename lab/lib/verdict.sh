@@ -3,7 +3,7 @@
 # The verdict of a lab run and the one result line the contract promises:
 #   PASS|FAIL scenario= client= server= seconds= pages_verified= errors=
 #             pswpin= pswpout= pgscan_direct_throttle= PFMemallocDrop=
-#             reconnects=
+#             reconnects= integrity_errors= server_data_lost=
 # A FAIL is preceded by "reason: ..." and the last 60 console lines; every
 # run is preceded by an "info:" line (kernel, sizes, injected events).
 
@@ -11,7 +11,7 @@ LAB_SECONDS=0
 
 lab_result_line() { # PASS|FAIL
 	local s=$1
-	echo "$s scenario=$LAB_SCENARIO client=$LAB_CLIENT server=$LAB_SERVER seconds=$LAB_SECONDS pages_verified=${S[verified]:-0} errors=${LAB_ERRORS:-0} pswpin=${S[pswpin]:-0} pswpout=${S[pswpout]:-0} pgscan_direct_throttle=${S[pgscan_direct_throttle]:-0} PFMemallocDrop=${S[PFMemallocDrop]:-0} reconnects=${S[reconnects]:-0}"
+	echo "$s scenario=$LAB_SCENARIO client=$LAB_CLIENT server=$LAB_SERVER seconds=$LAB_SECONDS pages_verified=${S[verified]:-0} errors=${LAB_ERRORS:-0} pswpin=${S[pswpin]:-0} pswpout=${S[pswpout]:-0} pgscan_direct_throttle=${S[pgscan_direct_throttle]:-0} PFMemallocDrop=${S[PFMemallocDrop]:-0} reconnects=${S[reconnects]:-0} integrity_errors=${S[integrity_errors]:-0} server_data_lost=${S[server_data_lost]:-0}"
 }
 
 lab_info_line() {
@@ -57,6 +57,8 @@ lab_verdict() {
 	[ "${S[dead]}" -gt 0 ] &&
 		reasons+=("client declared the connection dead: ${S[first_dead]}")
 	[ "${S[hung]}" -gt 0 ] && reasons+=("hung task: ${S[hung]} reports")
+	[ "${S[server_data_lost]:-0}" -gt 0 ] &&
+		reasons+=("server lost its data: the client found it at ${S[server_data_lost]} reconnect(s), ${S[integrity_errors]:-0} blocks came back wrong")
 	[ -n "$STOP_STALL" ] &&
 		reasons+=("stall: no progress for ${STOP_STALL} s (phase ${S[phase]}, ${S[done]}/${S[total]} page visits)")
 	[ "$STOP_TIMEOUT" = 1 ] && reasons+=("timeout: not done after ${LAB_TIMEOUT} s")
