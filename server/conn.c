@@ -101,6 +101,8 @@ void conn_destroy(struct nsd_conn *c)
 		arena_free(c->srv->arena, c->slot_block[i]);
 	arena_owner_destroy(c->owner);
 	atomic_fetch_sub(&c->srv->reserved, c->reserved);
+	if (c->exp)
+		catalog_release(c->srv, c->exp);	/* taken at GO */
 	free(c);
 }
 

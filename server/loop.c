@@ -212,7 +212,7 @@ static void take_inbox(struct nsd_loop *l)
 				 1000LL * l->srv->cfg->handshake_timeout;
 		conn_attach(c, l);
 		if (l->stopping)
-			conn_fail(c, NULL);
+			hs_shutdown(c);
 	}
 	while (done) {
 		struct nsd_req *r = done;
@@ -244,7 +244,7 @@ void loop_begin_stop(struct nsd_loop *l)
 	for (struct nsd_conn *c = l->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->phase == PHASE_HANDSHAKE) {
-			conn_fail(c, NULL);
+			hs_shutdown(c);	/* NBD_REP_ERR_SHUTDOWN */
 			continue;
 		}
 		/* Requests already read are finished and answered, later ones

@@ -159,6 +159,8 @@ int export_spec_parse_id(const char *s, unsigned int *out);
  * mode): then a reload keeps the open export and changes only access. */
 bool export_spec_same_backing(const struct nsd_export_spec *a,
 			      const struct nsd_export_spec *b);
+int export_spec_dup(struct nsd_export_spec *to,
+		    const struct nsd_export_spec *from);
 
 /* ---- cidr.c ---- */
 int cidr_parse(const char *s, struct nsd_cidr *out);
@@ -205,6 +207,49 @@ int export_try_read(struct nsd_export *e, void *buf, uint64_t off,
 		    uint32_t len);
 int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
 		     uint32_t len);
+
+/* ---- catalog.c: the exports clients may open, swapped whole on reload ---- */
+
+/* Who is asking, for the access checks (set by server_accept). */
+struct nsd_peer {
+	struct sockaddr_storage addr;	/* TCP peers */
+	bool is_unix;
+	bool has_cred;			/* Unix: SO_PEERCRED answered */
+	uid_t uid;
+};
+
+struct nsd_entry {
+	struct nsd_export_spec spec;	/* its own copy: name, access... */
+	char *description;		/* what INFO and LIST show */
+	struct nsd_export *exp;		/* holds a reference */
+};
+
+struct nsd_catalog {
+	atomic_uint refs;
+	bool no_list;			/* --no-list */
+	int n;
+	struct nsd_entry ent[NSD_MAX_EXPORTS];
+};
+
+struct nsd_server;
+int catalog_init(struct nsd_server *srv);
+void catalog_destroy(struct nsd_server *srv);
+/* Main thread: a catalog for @cfg (NULL: an export failed, logged, and
+ * nothing changed), then swap it in. */
+struct nsd_catalog *catalog_build(struct nsd_server *srv,
+				  const struct nsd_config *cfg);
+void catalog_publish(struct nsd_server *srv, struct nsd_catalog *cat);
+int catalog_reap(struct nsd_server *srv);	/* failed syncs */
+/* Any thread: the current catalog, held until put. */
+struct nsd_catalog *catalog_get(struct nsd_server *srv);
+void catalog_put(struct nsd_server *srv, struct nsd_catalog *cat);
+const struct nsd_entry *catalog_find(const struct nsd_catalog *cat,
+				     const void *name, size_t len);
+bool catalog_allows(const struct nsd_entry *ent, const struct nsd_peer *who);
+/* A connection's reference to its export (taken at GO, released by
+ * conn_destroy). */
+struct nsd_export *catalog_hold(struct nsd_export *e);
+void catalog_release(struct nsd_server *srv, struct nsd_export *e);
 
 /* ---- request.c / conn.c: connections and their requests ---- */
 
@@ -287,6 +332,7 @@ struct nsd_conn {
 	int64_t deadline_ms;	/* handshake must finish by then (0 = none) */
 	int64_t linger_until_ms;	/* CONN_LINGERING ends then at the latest */
 	char peer[80];
+	struct nsd_peer who;	/* for the access checks */
 
 	/* handshake */
 	uint8_t hs;
@@ -376,6 +422,8 @@ size_t conn_take_staged(struct nsd_conn *c, void *dst, size_t len);
 /* handshake.c */
 void hs_start(struct nsd_conn *c);
 void hs_process(struct nsd_conn *c);
+/* Shutdown: answer the next option with NBD_REP_ERR_SHUTDOWN, then close. */
+void hs_shutdown(struct nsd_conn *c);
 
 /* request.c */
 /* Returns 1 if consumed, 0 if the header must wait (memory), -1 if fatal. */
@@ -416,8 +464,11 @@ struct nsd_loop {
 
 struct nsd_server {
 	struct nsd_config *cfg;
-	struct nsd_export exports[NSD_MAX_EXPORTS];
-	int nexports;
+	struct nsd_catalog *catalog;	/* catalog.c: what clients may open */
+	pthread_mutex_t catalog_lock;	/* the pointer, held and retired */
+	struct nsd_held *held;		/* every open export */
+	struct nsd_held *retired;	/* to close on the main thread */
+	int reap_fd;			/* eventfd: retired is not empty */
 	struct arena *arena;
 	uint32_t max_payload;
 	uint64_t conn_pool_quota;	/* request buffers one conn may hold */
@@ -461,7 +512,10 @@ void workers_stop(struct nsd_workers *w);
 void req_execute_blocking(struct nsd_req *r);
 
 /* ---- listen.c: listening sockets and admission ---- */
-int listen_open(const struct nsd_listen_spec *ls, int *fd_out);
+/* Unix sockets: a stale one is replaced, a live one or another file is
+ * not (EADDRINUSE, EEXIST); --socket-mode and --socket-owner apply. */
+int listen_open(const struct nsd_listen_spec *ls, const struct nsd_config *cfg,
+		int *fd_out);
 void listen_describe(int fd, bool is_unix, const char *path, char *buf,
 		     size_t len);
 void sockaddr_describe(const struct sockaddr *sa, char *host, size_t hlen,
@@ -473,6 +527,6 @@ int server_init(struct nsd_server *srv, struct nsd_config *cfg);
 void server_destroy(struct nsd_server *srv);
 int server_start_loops(struct nsd_server *srv);
 void server_accept(struct nsd_server *srv, int fd, const struct sockaddr *sa);
-void server_shutdown(struct nsd_server *srv);
+int server_shutdown(struct nsd_server *srv);	/* failed syncs */
 
 #endif /* NETSWAPD_H */

@@ -47,6 +47,10 @@ bad_cmdline 2 --export a=disk:1M
 bad_cmdline 2 --export a=file:
 bad_cmdline 2 --export "$(printf 'n%.0s' $(seq 4097))=mem:1M"
 bad_cmdline 2 --export a=mem:1M --export a=mem:2M
+bad_cmdline 2 --export "a=mem:1M,description=$(printf 'd%.0s' $(seq 4097))"
+bad_cmdline 2 --export a=mem:1M,allow=10.0.0.0/33
+bad_cmdline 2 --export a=mem:1M,read-only,bogus
+bad_cmdline 2 --config "$T/missing.conf"
 bad_cmdline 2 "${m[@]}" --listen nohost
 bad_cmdline 2 "${m[@]}" --listen 127.0.0.1:
 bad_cmdline 2 "${m[@]}" --listen '[::1'
