@@ -90,6 +90,16 @@ int opt_listen(struct nsd_config *cfg, const char *arg, char *why, size_t len)
 	return 0;
 }
 
+int opt_metrics(struct nsd_config *cfg, const char *arg, char *why, size_t len)
+{
+	if (parse_listen(arg, &cfg->metrics) || cfg->metrics.is_unix) {
+		free(cfg->metrics.path);
+		memset(&cfg->metrics, 0, sizeof(cfg->metrics));
+		return why_fail(why, len, "cannot use '%s' (ADDR:PORT)", arg);
+	}
+	return 0;
+}
+
 int opt_export(struct nsd_config *cfg, const char *arg, char *why, size_t len)
 {
 	if (cfg->nexports == NSD_MAX_EXPORTS)

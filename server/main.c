@@ -31,7 +31,7 @@ static int sync_failures;	/* exports whose last fdatasync failed */
 
 /* What each signal does.  All are blocked and read from a signalfd, so
  * none of them can kill the server by its default action. */
-enum sig_action { ACT_STOP, ACT_STATS, ACT_RELOAD, ACT_IGNORE };
+enum sig_action { ACT_STOP, ACT_STATS, ACT_RELOAD, ACT_CLEAR, ACT_IGNORE };
 
 static const struct {
 	int signo;
@@ -42,7 +42,7 @@ static const struct {
 	{ SIGUSR1, ACT_STATS },
 	{ SIGHUP, ACT_RELOAD },
 	{ SIGQUIT, ACT_IGNORE },
-	{ SIGUSR2, ACT_IGNORE },
+	{ SIGUSR2, ACT_CLEAR },
 };
 
 /* Each connection costs one descriptor; make room for the configured many. */
@@ -62,8 +62,40 @@ static void raise_fd_limit(struct nsd_config *cfg)
 	}
 }
 
+/* Socket activation: the service manager's sockets replace --listen. */
+static void adopt_passed(const struct nsd_passed_socket *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		listeners[i].fd = p[i].fd;
+		listeners[i].is_unix = p[i].is_unix;
+		listeners[i].path = NULL;	/* its owner unlinks it */
+		log_info("socket activation: serving %s", p[i].desc);
+		printf("listening %s\n", p[i].desc);
+	}
+	nlisteners = n;
+	fflush(stdout);
+}
+
+/* The first export any client let in may open, or NULL. */
+static const char *open_export(const struct nsd_config *cfg)
+{
+	for (int i = 0; i < cfg->nexports; i++)
+		if (!cfg->exports[i].access.ncidr && !cfg->exports[i].access.nuid)
+			return cfg->exports[i].name;
+	return NULL;
+}
+
 static int open_listeners(struct nsd_config *cfg)
 {
+	struct nsd_passed_socket passed[NSD_MAX_LISTEN];
+	int npassed = service_passed_sockets(passed, NSD_MAX_LISTEN);
+
+	if (npassed < 0)
+		return -1;
+	if (npassed > 0) {
+		adopt_passed(passed, npassed);
+		return 0;
+	}
 	for (int i = 0; i < cfg->nlisten; i++) {
 		struct nsd_listen_spec *ls = &cfg->listen[i];
 		struct listener *l = &listeners[nlisteners];
@@ -79,10 +111,10 @@ static int open_listeners(struct nsd_config *cfg)
 		l->path = ls->path;
 		nlisteners++;
 		listen_describe(l->fd, l->is_unix, l->path, desc, sizeof(desc));
-		if (!l->is_unix && cfg->nallow == 0 &&
+		if (!l->is_unix && cfg->nallow == 0 && open_export(cfg) &&
 		    !sockaddr_is_loopback((struct sockaddr *)&ls->addr))
-			log_warn("listening on %s without --allow: any host that reaches it can read and write the exports",
-				 desc);
+			log_warn("listening on %s without --allow: any host that reaches it can read and write '%s' (it has no allow= list)",
+				 desc, open_export(cfg));
 		printf("listening %s\n", desc);
 	}
 	fflush(stdout);
@@ -93,7 +125,7 @@ static void close_listeners(void)
 {
 	for (int i = 0; i < nlisteners; i++) {
 		close(listeners[i].fd);
-		if (listeners[i].is_unix)
+		if (listeners[i].is_unix && listeners[i].path)
 			unlink(listeners[i].path);
 	}
 	nlisteners = 0;
@@ -137,19 +169,38 @@ static void accept_all(struct nsd_server *srv, struct listener *l,
 	}
 }
 
+/* " failed=NAME,..." for exports with a latched writeback error. */
+static void failed_names(struct nsd_server *srv, char *buf, size_t len)
+{
+	struct nsd_catalog *cat = catalog_get(srv);
+	const char *sep = " failed=";
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; cat && i < cat->n && off < len; i++)
+		if (atomic_load(&cat->ent[i].exp->failed)) {
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+						sep, cat->ent[i].spec.name);
+			sep = ",";
+		}
+	if (cat)
+		catalog_put(srv, cat);
+}
+
 /* SIGUSR1: one line; "pool_used" counts live buffers, the rest is the
  * arena's own accounting (free, reserved, cached, fragmentation). */
 static void print_stats(struct nsd_server *srv)
 {
 	struct arena_stats st;
-	char used[32], cap[32], detail[512];
+	char used[32], cap[32], detail[512], failed[1024];
 
 	arena_stats(srv->arena, &st);
 	size_format(st.used, used, sizeof(used));
 	size_format(st.capacity, cap, sizeof(cap));
 	arena_stats_format(&st, detail, sizeof(detail));
-	fprintf(stderr, "netswapd: stats: connections=%u pool_used=%s pool_capacity=%s arena: %s\n",
-		atomic_load(&srv->nconns), used, cap, detail);
+	failed_names(srv, failed, sizeof(failed));
+	fprintf(stderr, "netswapd: stats: connections=%u pool_used=%s pool_capacity=%s arena: %s%s\n",
+		atomic_load(&srv->nconns), used, cap, detail, failed);
 }
 
 static bool same_listeners(const struct nsd_config *a,
@@ -233,6 +284,8 @@ static void reload(struct nsd_server *srv, int argc, char **argv)
 			next ? err : "out of memory");
 		goto out;
 	}
+	/* Exports whose last client just left let go of their files first. */
+	sync_failures += catalog_reap(srv);
 	cat = catalog_build(srv, next);
 	if (!cat) {
 		log_err("reload refused, the running configuration stays: an export failed to open");
@@ -247,6 +300,17 @@ out:
 	if (next)
 		config_free(next);
 	free(next);
+}
+
+/* SIGUSR2: the operator says the storage is sound again. */
+static void clear_failed(struct nsd_server *srv)
+{
+	struct nsd_catalog *cat = catalog_get(srv);
+
+	for (int i = 0; cat && i < cat->n; i++)
+		export_clear_failed(cat->ent[i].exp);
+	if (cat)
+		catalog_put(srv, cat);
 }
 
 static enum sig_action action_of(int signo)
@@ -274,6 +338,9 @@ static bool on_signal(struct nsd_server *srv, int sfd, int argc, char **argv)
 		break;
 	case ACT_RELOAD:
 		reload(srv, argc, argv);
+		break;
+	case ACT_CLEAR:
+		clear_failed(srv);
 		break;
 	case ACT_IGNORE:
 		log_info("signal %u ignored", si.ssi_signo);
@@ -323,6 +390,7 @@ static int serve(struct nsd_server *srv, int sfd, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	struct nsd_metrics *metrics = NULL;
 	struct nsd_server srv;
 	struct nsd_config cfg;
 	sigset_t mask;
@@ -334,6 +402,7 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_quiet = cfg.quiet;
+	log_init(cfg.syslog);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -346,16 +415,24 @@ int main(int argc, char **argv)
 		log_err("--mlock: %s", strerror(errno));
 		goto fail;
 	}
+	export_set_policy(cfg.overcommit, cfg.mlock);
 	if (sfd < 0 || server_init(&srv, &cfg))
 		goto fail;
 	if (open_listeners(&cfg) || server_start_loops(&srv) ||
-	    (cfg.pidfile && write_pidfile(cfg.pidfile))) {
+	    (cfg.metrics.addrlen &&
+	     !(metrics = metrics_start(&srv, &cfg.metrics))) ||
+	    (cfg.pidfile && write_pidfile(cfg.pidfile)) ||
+	    service_drop_privileges(cfg.user, cfg.group)) {
+		metrics_stop(metrics);
 		close_listeners();
 		server_shutdown(&srv);
 		server_destroy(&srv);
 		goto fail;
 	}
+	service_notify("READY=1", "serving on %d socket(s)", nlisteners);
 	rc = serve(&srv, sfd, argc, argv);
+	service_notify("STOPPING=1", "finishing in-flight requests");
+	metrics_stop(metrics);
 	close_listeners();
 	sync_failures += server_shutdown(&srv);
 	server_destroy(&srv);

@@ -125,6 +125,7 @@ struct nsd_config {
 	int nallow;
 	uid_t socket_uid;	/* --socket-owner; (uid_t)-1 = unchanged */
 	gid_t socket_gid;
+	struct nsd_listen_spec metrics;	/* --metrics; addrlen 0 = none */
 	NSD_OPTIONS(NSD_FIELD)	/* every other option: options.h */
 };
 
@@ -169,9 +170,75 @@ bool cidr_allowed(const struct nsd_cidr *list, int n, const struct sockaddr *sa)
 
 /* ---- log.c ---- */
 extern bool log_quiet;
+/* Before the first line: --syslog, else stderr (the journal's, if so). */
+void log_init(bool use_syslog);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- metrics.c: what was served ---- */
+
+#define NSD_STAT_CMDS 8		/* NBD_CMD_READ..WRITE_ZEROES, then other */
+#define NSD_STAT_ERRS 9		/* the spec's errors (metrics.c), then other */
+#define NSD_STAT_LAT 19		/* latency buckets: <= 8 us << i, then +Inf */
+
+/* Counters of answered requests.  One writer each (a connection's loop
+ * thread), no atomics or locks on the request path: a scrape asks every
+ * loop for a copy (loop_snapshot) and adds them up. */
+struct nsd_io_stats {
+	uint64_t requests[NSD_STAT_CMDS];
+	uint64_t errors[NSD_STAT_ERRS];
+	uint64_t bytes_read, bytes_written;	/* READ/WRITE payloads */
+	uint64_t latency[NSD_STAT_LAT];	/* header read to reply sent */
+	uint64_t latency_us;		/* their sum */
+};
+
+void stats_add(struct nsd_io_stats *to, const struct nsd_io_stats *from);
+
+/* The errors a reply may carry, in the order of nsd_io_stats.errors. */
+#define NSD_STAT_ERR_LIST(X)						\
+	X(NBD_EPERM, "EPERM") X(NBD_EIO, "EIO") X(NBD_ENOMEM, "ENOMEM")	\
+	X(NBD_EINVAL, "EINVAL") X(NBD_ENOSPC, "ENOSPC")			\
+	X(NBD_EOVERFLOW, "EOVERFLOW") X(NBD_ENOTSUP, "ENOTSUP")		\
+	X(NBD_ESHUTDOWN, "ESHUTDOWN")
+
+static inline unsigned int stats_err_slot(uint32_t err)
+{
+	unsigned int slot = 0;
+
+#define NSD_ERR_SLOT(e, name) if (err == (e)) return slot; slot++;
+	NSD_STAT_ERR_LIST(NSD_ERR_SLOT)
+#undef NSD_ERR_SLOT
+	return slot;		/* other */
+}
+
+/* --metrics ADDR:PORT: Prometheus text at /metrics, served by its own
+ * thread (libmicrohttpd).  NULL with a logged reason if it cannot start;
+ * prints "metrics http://ADDR:PORT/metrics" on stdout when it can. */
+struct nsd_server;
+struct nsd_metrics;
+struct nsd_metrics *metrics_start(struct nsd_server *srv,
+				  const struct nsd_listen_spec *where);
+void metrics_stop(struct nsd_metrics *m);
+
+/* ---- systemd.c: running as a daemon ---- */
+
+/* sd_notify: @state ("READY=1", "STOPPING=1", NULL) and a STATUS= line
+ * from @fmt (NULL: none).  Nothing happens outside a service manager. */
+void service_notify(const char *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Listening sockets passed by socket activation (LISTEN_FDS): how many
+ * (0: none), or -1 after logging why they cannot be served. */
+struct nsd_passed_socket {
+	int fd;
+	bool is_unix;
+	char desc[128];		/* ADDR:PORT or unix:PATH */
+};
+int service_passed_sockets(struct nsd_passed_socket *out, int max);
+
+/* --user/--group (NULL: unchanged).  0, or -1 after logging why. */
+int service_drop_privileges(const char *user, const char *group);
 
 /* ---- export.c: what is served ---- */
 
@@ -183,9 +250,23 @@ struct nsd_export {
 	bool read_only;
 	int fd;			/* file exports */
 	char *map;		/* memory exports: the whole export, sparse */
+	bool mlocked;		/* mem: its pages are locked as touched */
+	bool preallocated;	/* file: blocks reserved, never punched */
+	uint32_t zero_align;	/* file: fallocate's granularity */
 	atomic_bool zero_range_ok;	/* file: FALLOC_FL_ZERO_RANGE works */
 	atomic_bool punch_ok;		/* file: FALLOC_FL_PUNCH_HOLE works */
+	/* A writeback error, latched (its NBD error; 0 = none): every later
+	 * FLUSH and FUA write fails until export_clear_failed(). */
+	atomic_int failed;
+	/* What its closed connections were served (metrics). */
+	pthread_mutex_t stats_lock;
+	struct nsd_io_stats stats_closed;
 };
+
+/* Before the first export_open(): --overcommit and --mlock. */
+void export_set_policy(bool overcommit, bool mlock);
+/* The operator's word that the storage is sound again (SIGUSR2). */
+void export_clear_failed(struct nsd_export *e);
 
 int export_open(struct nsd_export *e, const struct nsd_export_spec *spec,
 		bool read_only);
@@ -273,6 +354,7 @@ struct nsd_req {
 	const char *msg;	/* structured error message (static) */
 	uint8_t hdr_len;
 	uint8_t hdr[32];	/* reply header, built at completion */
+	uint32_t t_read_us;	/* when its header was read (metrics) */
 };
 
 enum conn_phase { PHASE_HANDSHAKE, PHASE_TRANSMISSION };
@@ -375,6 +457,7 @@ struct nsd_conn {
 	int64_t rx_progress_ms;	/* last payload bytes received */
 	uint64_t txq_bytes;
 	uint64_t pool_held;	/* payload bytes held, for the quota */
+	struct nsd_io_stats stats;	/* written by its loop only */
 
 	uint32_t rx_start, rx_end;
 	uint8_t rxbuf[CONN_RXBUF];
@@ -404,6 +487,8 @@ void conn_drain(struct nsd_conn *c);
  * lingering, aborted -> closed.  Called wherever something may have been
  * the last request, reply or payload in flight. */
 void conn_close_if_drained(struct nsd_conn *c);
+/* While stopping: drain a client that has fallen silent (loop tick). */
+void conn_drain_if_quiet(struct nsd_conn *c, int64_t now);
 static inline bool conn_is_closing(const struct nsd_conn *c)
 {
 	return c->closing != CONN_OPEN;
@@ -460,6 +545,8 @@ struct nsd_loop {
 	int64_t stop_deadline_ms;
 	int64_t next_tick_ms;
 	int64_t now_ms;			/* at the last wake-up */
+	uint32_t now_us;		/* likewise, wrapping (latencies) */
+	struct nsd_snapshot *snapshot;	/* inbox: a scrape waits for it */
 };
 
 struct nsd_server {
@@ -503,6 +590,31 @@ void loop_mark_dirty(struct nsd_loop *l, struct nsd_conn *c);
 void loop_wait_pool(struct nsd_loop *l, struct nsd_conn *c);
 void loop_bury(struct nsd_loop *l, struct nsd_conn *c);
 int64_t loop_now_ms(void);
+uint32_t loop_now_us(void);
+
+/* A scrape's copy of every connection in transmission. */
+struct nsd_conn_sample {
+	const struct nsd_export *exp;	/* compared, never followed */
+	char peer[80];
+	char export[128];		/* its name, cut if longer */
+	struct nsd_io_stats stats;
+};
+
+struct nsd_snapshot {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	unsigned int pending;		/* loops yet to answer */
+	unsigned int refs;		/* the scraper and every loop */
+	bool closed;			/* the scraper stopped waiting */
+	struct nsd_conn_sample *v;
+	size_t n, cap;
+};
+
+/* Any thread: ask every loop for its connections' counters, wait for the
+ * answers (at most @timeout_ms), and return them; loop_snapshot_put()
+ * when done. */
+struct nsd_snapshot *loop_snapshot(struct nsd_server *srv, int timeout_ms);
+void loop_snapshot_put(struct nsd_snapshot *s);
 
 /* ---- workers.c: blocking file I/O off the event loops ---- */
 struct nsd_workers *workers_start(unsigned int n);

@@ -148,10 +148,37 @@ static void build_reply(struct nsd_req *r)
 	}
 }
 
+/*
+ * Only errors the spec allows for the command reach the client: EOVERFLOW
+ * belongs to a READ with DF, ENOTSUP to a WRITE_ZEROES with FAST_ZERO,
+ * and ENOMEM should never be sent.  What the OS said otherwise becomes
+ * EINVAL (the request cannot be done) or EIO (it failed).
+ */
+static uint32_t spec_error(const struct nsd_req *r, uint32_t error)
+{
+	switch (error) {
+	case 0:
+	case NBD_EPERM:
+	case NBD_EIO:
+	case NBD_EINVAL:
+	case NBD_ENOSPC:
+	case NBD_ESHUTDOWN:
+		return error;
+	case NBD_EOVERFLOW:
+		return r->type == NBD_CMD_READ && (r->flags & NBD_CMD_FLAG_DF)
+		       ? error : NBD_EINVAL;
+	case NBD_ENOTSUP:
+		return r->type == NBD_CMD_WRITE_ZEROES &&
+		       (r->flags & NBD_CMD_FLAG_FAST_ZERO) ? error : NBD_EINVAL;
+	default:
+		return NBD_EIO;
+	}
+}
+
 /* The request is done (or failed): queue its reply. */
 static void complete(struct nsd_req *r, uint32_t error)
 {
-	r->error = error;
+	r->error = spec_error(r, error);
 	build_reply(r);
 	conn_queue_reply(r->conn, r);
 }
@@ -170,6 +197,13 @@ void req_execute_blocking(struct nsd_req *r)
 	struct nsd_export *e = r->conn->exp;
 	bool fua = r->flags & NBD_CMD_FLAG_FUA;
 
+	/* The server stops: what has not started does not start. */
+	if (atomic_load_explicit(&r->conn->srv->shutting_down,
+				 memory_order_relaxed)) {
+		r->error = NBD_ESHUTDOWN;
+		loop_post_completion(r->conn->loop, r);
+		return;
+	}
 	switch (r->type) {
 	case NBD_CMD_READ:
 		r->error = (uint32_t)export_read(e, r->buf, r->offset,
@@ -333,6 +367,7 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 	r = conn_get_req(c);
 	if (!r)
 		return 0;
+	r->t_read_us = c->loop->now_us;
 	r->cookie = be64toh(h->cookie);
 	r->offset = be64toh(h->offset);
 	r->len = be32toh(h->len);

@@ -98,7 +98,7 @@ serve sz "$NETSWAPD" --export b=mem:1000 --export k=mem:4K --export k2=mem:64k \
 	--export m=mem:3M --export g=mem:2G --export t=mem:1T \
 	--export "new=file:$T/new.img:5M" --export "grow=file:$T/grow.img:8M" \
 	--export "prefix=file:$T/big.img:1M" --export "whole=file:$T/big2.img" \
-	--export "odd=file:$T/odd.img" --quiet
+	--export "odd=file:$T/odd.img" --overcommit --quiet
 for pair in b:1000 k:4096 k2:65536 m:$((3 << 20)) g:$((2 << 30)) \
 	t:$((1 << 40)) new:$((5 << 20)) grow:$((8 << 20)) prefix:$((1 << 20)) \
 	whole:$((5 << 20)) odd:12345; do
