@@ -139,7 +139,7 @@ void conn_free(struct nsd_conn *c, void *p)
 int conn_reserve(struct nsd_conn *c, const struct nsd_export *e)
 {
 	struct nsd_server *srv = c->srv;
-	uint64_t want = e->kind == NSD_EXPORT_FILE ? srv->reserve_file
+	uint64_t want = e->kind != NSD_EXPORT_MEM ? srv->reserve_file
 						   : srv->reserve_mem;
 	uint64_t now = atomic_load(&srv->reserved);
 

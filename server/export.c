@@ -233,7 +233,9 @@ int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
 	e->kind = s->kind;
 	e->read_only = ro;
 	e->name = strdup(s->name);
-	rc = s->kind == NSD_EXPORT_MEM ? open_mem(e, s) : open_file(e, s, ro);
+	rc = s->kind == NSD_EXPORT_MEM ? open_mem(e, s)
+	   : s->kind == NSD_EXPORT_RBD ? rbd_export_open(e, s, ro)
+	   : open_file(e, s, ro);
 	if (rc) {
 		export_close(e);
 		return -1;
@@ -259,6 +261,7 @@ int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
 
 void export_close(struct nsd_export *e)
 {
+	rbd_export_close(e);
 	if (e->map) {
 		munmap(e->map, e->size);
 		atomic_fetch_sub(&policy.mem_mapped, e->size);

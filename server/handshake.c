@@ -184,6 +184,8 @@ static void opt_export_name(struct nsd_conn *c, const uint8_t *data,
 	/* This option cannot report errors: the spec says hang up. */
 	if (!ent)
 		conn_fail(c, "EXPORT_NAME of an unknown or denied export");
+	else if (ent->exp->rbd && rbd_export_unavailable(ent->exp))
+		conn_fail(c, rbd_export_unavailable(ent->exp));
 	else if (conn_reserve(c, ent->exp))
 		conn_fail(c, "no memory left to reserve for another client");
 	else if (!(p = out_room(c, sizeof(r) + zeroes)))
@@ -358,6 +360,10 @@ static void opt_info_go(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 	if (!ent)
 		reply_err(c, err, err == NBD_REP_ERR_POLICY ? "access denied"
 							    : "no such export");
+	/* An RBD gateway without the image's lock: the client tries the
+	 * next gateway. */
+	else if (ent->exp->rbd && rbd_export_unavailable(ent->exp))
+		reply_err(c, NBD_REP_ERR_UNKNOWN, rbd_export_unavailable(ent->exp));
 	/* Admission: only a client whose reserve is granted may start. */
 	else if (c->opt == NBD_OPT_GO && conn_reserve(c, ent->exp))
 		reply_err(c, NBD_REP_ERR_POLICY,

@@ -37,7 +37,7 @@
 
 #include "options.h"
 
-enum nsd_export_kind { NSD_EXPORT_MEM, NSD_EXPORT_FILE };
+enum nsd_export_kind { NSD_EXPORT_MEM, NSD_EXPORT_FILE, NSD_EXPORT_RBD };
 
 struct nsd_listen_spec {
 	bool is_unix;
@@ -255,6 +255,7 @@ struct nsd_export {
 	uint32_t zero_align;	/* file: fallocate's granularity */
 	atomic_bool zero_range_ok;	/* file: FALLOC_FL_ZERO_RANGE works */
 	atomic_bool punch_ok;		/* file: FALLOC_FL_PUNCH_HOLE works */
+	struct nsd_rbd *rbd;		/* rbd exports (rbd.c) */
 	/* A writeback error, latched (its NBD error; 0 = none): every later
 	 * FLUSH and FUA write fails until export_clear_failed(). */
 	atomic_int failed;
@@ -288,6 +289,28 @@ int export_try_read(struct nsd_export *e, void *buf, uint64_t off,
 		    uint32_t len);
 int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
 		     uint32_t len);
+
+/* ---- rbd.c: Ceph RBD images through librbd (built with NSD_HAVE_RBD) ---- */
+
+struct nsd_req;
+struct nsd_rbd_target {
+	char pool[128], ns[128], image[128];
+	char conf[4096], id[64];	/* "": librados' defaults */
+};
+/* The text after "rbd:": POOL/[NAMESPACE/]IMAGE[,conf=PATH][,id=USER]. */
+int rbd_spec_parse(const char *s, struct nsd_rbd_target *t, char *why,
+		   size_t len);
+/* Connect, open the image (sets e->size), take its exclusive lock or
+ * stand by.  0, or -1 after logging why. */
+int rbd_export_open(struct nsd_export *e, const struct nsd_export_spec *s,
+		    bool ro);
+void rbd_export_close(struct nsd_export *e);
+/* NULL while this gateway serves the image, else why not (for a client
+ * that asks to open it). */
+const char *rbd_export_unavailable(const struct nsd_export *e);
+/* Loop thread: start a request on librbd; it comes back through
+ * loop_post_completion(). */
+void rbd_submit(struct nsd_req *r);
 
 /* ---- catalog.c: the exports clients may open, swapped whole on reload ---- */
 

@@ -185,10 +185,18 @@ static void complete(struct nsd_req *r, uint32_t error)
 
 void req_finish(struct nsd_req *r)
 {
-	if (r->conn->closing >= CONN_ABORTED)
-		conn_release_req(r->conn, r);
-	else
-		complete(r, r->error);
+	struct nsd_conn *c = r->conn;
+	uint32_t error = r->error;
+
+	if (c->closing >= CONN_ABORTED) {
+		conn_release_req(c, r);
+		return;
+	}
+	complete(r, error);
+	/* The export stopped serving (an RBD gateway lost its lock): the
+	 * client goes elsewhere. */
+	if (error == NBD_ESHUTDOWN)
+		conn_drain(c);
 }
 
 /* Runs on a worker thread: everything here may block. */
@@ -244,6 +252,10 @@ void req_payload_done(struct nsd_conn *c, struct nsd_req *r)
 	(void)c;
 	if (r->error || r->conn->exp->kind == NSD_EXPORT_MEM) {
 		complete(r, r->error);
+		return;
+	}
+	if (r->conn->exp->kind == NSD_EXPORT_RBD) {
+		rbd_submit(r);
 		return;
 	}
 	if (r->flags & NBD_CMD_FLAG_FUA) {
@@ -327,7 +339,7 @@ static void run_file(struct nsd_conn *c, struct nsd_req *r)
 
 static bool needs_buffer(const struct nsd_conn *c, const struct nsd_req *r)
 {
-	return c->exp->kind == NSD_EXPORT_FILE && !r->error && r->len &&
+	return c->exp->kind != NSD_EXPORT_MEM && !r->error && r->len &&
 	       (r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE);
 }
 
@@ -394,6 +406,8 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 		refuse(c, r);
 	else if (c->exp->kind == NSD_EXPORT_MEM)
 		run_mem(c, r);
+	else if (c->exp->kind == NSD_EXPORT_RBD && r->type != NBD_CMD_WRITE)
+		rbd_submit(r);	/* librbd runs it, the loop answers it */
 	else
 		run_file(c, r);
 	return 1;
