@@ -84,6 +84,11 @@ static int parse_backing(const char *s, struct nsd_export_spec *es)
 		es->kind = NSD_EXPORT_MEM;
 		return size_parse(s + 4, &es->size) || es->size == 0 ? -1 : 0;
 	}
+	if (!strncmp(s, "rbd:", 4) && s[4]) {	/* rbd.c checks the rest */
+		es->kind = NSD_EXPORT_RBD;
+		es->path = strdup(s + 4);
+		return es->path ? 0 : -1;
+	}
 	if (strncmp(s, "file:", 5) || !s[5])
 		return -1;
 	es->kind = NSD_EXPORT_FILE;
