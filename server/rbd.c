@@ -71,7 +71,7 @@ int rbd_spec_parse(const char *s, struct nsd_rbd_target *t, char *why,
 
 	memset(t, 0, sizeof(*t));
 	if (parse_where(s, (size_t)(end - s), t)) {
-		snprintf(why, len, "rbd:%.*s: expected POOL/[NAMESPACE/]IMAGE",
+		snprintf(why, len, "rbd: expected POOL/[NAMESPACE/]IMAGE, not '%.*s'",
 			 (int)(end - s), s);
 		return -1;
 	}
