@@ -178,13 +178,26 @@ static char *describe(const struct nsd_export_spec *s,
 	return d;
 }
 
+/* A reference, unless the last one is already gone (then it is on its way
+ * to catalog_reap() and must not come back). */
+static bool hold_unless_gone(struct nsd_held *h)
+{
+	unsigned int refs = atomic_load(&h->refs);
+
+	while (refs)
+		if (atomic_compare_exchange_weak(&h->refs, &refs, refs + 1))
+			return true;
+	return false;
+}
+
 /* A live export not kept by the catalog being built holds @path's lock:
- * let it go, so the new export can take it.  Returns what was unlocked. */
+ * let it go, so the new export can take it.  Returns what was unlocked,
+ * with a reference the builder drops when done with it. */
 static struct nsd_held *hand_over_lock(struct nsd_server *srv,
 				       const struct nsd_catalog *cat,
 				       const char *path)
 {
-	struct nsd_held *h, *found = NULL;
+	struct nsd_held *h, *found = NULL, *drop = NULL;
 	struct stat want, st;
 
 	if (stat(path, &want))
@@ -199,12 +212,18 @@ static struct nsd_held *hand_over_lock(struct nsd_server *srv,
 			continue;
 		for (int i = 0; i < cat->n; i++)
 			kept |= cat->ent[i].exp == &h->exp;
-		if (!kept && !flock(h->exp.fd, LOCK_UN)) {
-			h->unlocked = true;
-			found = h;
+		if (kept || !hold_unless_gone(h))
+			continue;
+		if (flock(h->exp.fd, LOCK_UN)) {
+			drop = h;
+			break;
 		}
+		h->unlocked = true;
+		found = h;
 	}
 	pthread_mutex_unlock(&srv->catalog_lock);
+	if (drop)	/* outside the lock: it may be the last reference */
+		catalog_release(srv, &drop->exp);
 	return found;
 }
 
@@ -296,14 +315,19 @@ struct nsd_catalog *catalog_build(struct nsd_server *srv,
 						   cat->ent[i].exp);
 		rc = cat->ent[i].description ? 0 : -1;
 	}
-	if (!rc)
-		return cat;
-	catalog_put(srv, cat);
-	catalog_reap(srv);	/* what this build opened, closed again */
-	for (int i = 0; i < cfg->nexports; i++)
-		if (handed[i])
+	if (rc) {
+		catalog_put(srv, cat);
+		catalog_reap(srv);	/* what this build opened, closed again */
+		cat = NULL;
+	}
+	for (int i = 0; i < cfg->nexports; i++) {
+		if (!handed[i])
+			continue;
+		if (!cat)
 			take_lock_back(srv, handed[i]);
-	return NULL;
+		catalog_release(srv, &handed[i]->exp);
+	}
+	return cat;
 }
 
 /* Swap @cat in; the old one goes when its last handshake lets go.  Logs

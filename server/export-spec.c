@@ -183,6 +183,27 @@ static int parse_attr(const char *a, size_t n, struct nsd_export_spec *es,
 	return 0;
 }
 
+/* Protocol strings are UTF-8: a name or description that is not would be
+ * the clients' problem, so it is the operator's, at start. */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 :
+				 (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : 4;
+
+		if (n == 4 || (n == 1 && *p < 0xc2) ||
+		    (n == 3 && *p > 0xf4))
+			return false;
+		for (unsigned int i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 static int parse_attrs(const char *p, struct nsd_export_spec *es, char *why,
 		       size_t len)
 {
@@ -194,6 +215,10 @@ static int parse_attrs(const char *p, struct nsd_export_spec *es, char *why,
 			if (strlen(p + 12) > NBD_MAX_STRING) {
 				snprintf(why, len, "description longer than %u bytes",
 					 NBD_MAX_STRING);
+				return -1;
+			}
+			if (!utf8_valid(p + 12)) {
+				snprintf(why, len, "description is not UTF-8");
 				return -1;
 			}
 			free(es->description);
@@ -229,6 +254,8 @@ int export_spec_parse(const char *arg, struct nsd_export_spec *es,
 	if (rc)
 		snprintf(why, len, "bad SPEC '%s' (NAME=mem:SIZE or NAME=file:PATH[:SIZE])",
 			 arg);
+	else if (!utf8_valid(es->name))
+		rc = snprintf(why, len, "export name is not UTF-8");
 	else
 		rc = parse_attrs(attrs, es, why, len);
 	if (rc)

@@ -397,9 +397,12 @@ int main(int argc, char **argv)
 	int rc, sfd;
 
 	rc = config_parse(&cfg, argc, argv);
-	if (rc) {
+	if (rc || cfg.check_config) {
+		if (!rc)
+			printf("configuration valid: %d exports, %d listeners\n",
+			       cfg.nexports, cfg.nlisten);
 		config_free(&cfg);	/* leak checkers run the error paths */
-		return rc > 0 ? 0 : 2;
+		return rc < 0 ? 2 : 0;
 	}
 	log_quiet = cfg.quiet;
 	log_init(cfg.syslog);

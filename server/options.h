@@ -39,6 +39,9 @@ X(FN, opt_config, "config", "PATH", 0, 0, 0, OPT_CLI,			\
   "read options from PATH, one 'key = value' per line, keys named as "	\
   "the long options; the command line is applied after it, and "	\
   "SIGHUP reads it again")						\
+X(FLAG, check_config, "check-config", NULL, 0, 1, 0, OPT_CLI,		\
+  "check the configuration (command line and --config) and exit: 0 "	\
+  "if it is valid, 2 with its first error; nothing is opened")		\
 X(FN, opt_listen, "listen", "ADDR:PORT|unix:PATH", 0, 0, 0, 0,		\
   "listen on TCP (IPv4, or [IPv6]:PORT; port 0 picks a free port) or "	\
   "on a Unix socket; repeatable (default 127.0.0.1:10809)")		\

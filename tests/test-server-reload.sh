@@ -8,7 +8,7 @@
 # passes between them); a removed one serves its connected client until
 # it leaves and is then closed; a file that does not parse and one whose
 # export cannot open are refused whole, with one line, while the old
-# exports keep serving.  SIGHUP, SIGQUIT and SIGUSR2, many times over, kill
+# exports keep serving (and a file lock passed on is taken back).  SIGHUP, SIGQUIT and SIGUSR2, many times over, kill
 # nothing.  On SIGTERM a client still negotiating gets
 # NBD_REP_ERR_SHUTDOWN for its next option, and the server exits 0.
 # limit: 120
@@ -116,7 +116,10 @@ a.disc()
 
 # Refused whole: a line that does not parse, an export that cannot open.
 for bad in ("threads = 2\nexport = x=mem:1M\nbogus line here\n",
-            "export = zz=mem:1M\nexport = c=file:%s/missing/c.img:1M\n" % tmp):
+            # f back to read-write: its lock passes to the new f and, when
+            # c fails, back to the one serving (checked below).
+            "export = zz=mem:1M\nexport = f=file:%s/f.img:1M\n"
+            "export = c=file:%s/missing/c.img:1M\n" % (tmp, tmp)):
     reload(base + bad, expect="reload refused")
     check(names() == {"fio", "keep", "f", "added"}, "exports after a refusal")
     s = newstyle()
@@ -143,6 +146,12 @@ grep -q 'err= 0' "$T/fio.log" || { tail -30 "$T/fio.log" >&2; fail "fio errors";
 grep -qE 'READ: .*io=16\.0MiB' "$T/fio.log" ||
 	{ tail -30 "$T/fio.log" >&2; fail "fio did not verify 16 MiB"; }
 assert_alive "$rl_PID" "after the reloads and signals"
+# f's lock is held again after the refused reload: no writer can take f.
+rc=0
+timeout 10 "$NETSWAPD" --listen 127.0.0.1:0 --export "f=file:$T/f.img:1M" \
+	>"$T/second.out" 2>"$T/second.err" || rc=$?
+assert_eq "$rc" 1 "a second server on f"
+grep -q "in use" "$T/second.err" || fail "second server on f: $(cat "$T/second.err")"
 grep -E 'reload|signal' "$rl_ERR" | sed 's/^/# /' | head -20
 
 # SIGTERM while a client negotiates: ERR_SHUTDOWN for its next option.

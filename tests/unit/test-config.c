@@ -222,6 +222,13 @@ static void test_export_specs(void)
 	BAD("bad allow-uid= list '4294967295'", "--export",
 	    "a=mem:1M,allow-uid=4294967295");
 	BAD("unknown attribute 'bogus'", "--export", "a=mem:1M,read-only,bogus");
+	BAD("export name is not UTF-8", "--export", "caf\xe9=mem:1M");
+	BAD("description is not UTF-8", "--export", "a=mem:1M,description=caf\xe9");
+	BAD("description is not UTF-8", "--export", "a=mem:1M,description=\xc3");
+	BAD("description is not UTF-8", "--export",
+	    "a=mem:1M,description=\xc0\xaf");
+	BAD("description is not UTF-8", "--export",
+	    "a=mem:1M,description=\xf5\x80\x80\x80");
 	BAD("unknown attribute 'read-only=yes'", "--export",
 	    "a=mem:1M,preallocate,read-only=yes");
 }
