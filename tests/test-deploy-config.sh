@@ -6,12 +6,14 @@
 # whole with FILE:LINE, a name defined twice), up and down without the
 # module, netswap-generator's unit links, and status --prometheus (every
 # one-integer sysfs file a metric, an unknown one too, promtool accepts
-# it, --output replaces the file atomically, no module: no devices).  The
+# it, --output replaces the file atomically, no module: no devices), and
+# systemd-analyze verify on the units make install puts in place.  The
 # real thing, swap at boot, is test-deploy-boot.sh.
 # limit: 120
 # shellcheck source=tests/lib/functions.sh
 . "$(dirname "$0")/lib/functions.sh"
-"$TOP/tests/lib/apt-ensure" prometheus || fail "cannot install prometheus (promtool)"
+"$TOP/tests/lib/apt-ensure" prometheus systemd kmod ||
+	fail "cannot install prometheus (promtool), systemd-analyze or modprobe"
 make -s -C "$TOP" cli/netswap 2>/dev/null
 ns=$TOP/cli/netswap
 
@@ -78,6 +80,18 @@ out=$(sh "$gen" "$T/gen" 2>&1) || fail "the generator failed on a bad file: $out
 grep -q "netswap-generator: .*devices:4" <<<"$out" || fail "no error from the generator: $out"
 [ -z "$(ls "$T/gen")" ] || fail "the generator made units from a bad file"
 cp "$T/good" "$R/etc/netswap/devices"
+
+# The client's units as make install puts them in place, as systemd reads
+# them (netswapd's own are test-server-systemd.sh's).
+make -s -C "$TOP" install DESTDIR= PREFIX="$T/prefix" >"$T/install.log" 2>&1 ||
+	{ cat "$T/install.log"; fail "make install"; }
+u=$T/prefix/lib/systemd/system
+grep -qx "ExecStart=$T/prefix/sbin/netswap up %i" "$u/netswap@.service" ||
+	fail "ExecStart not filled in: $(grep ExecStart "$u/netswap@.service")"
+cp "$u/netswap@.service" "$T/netswap@swap0.service"
+MANPATH=$T/prefix/share/man systemd-analyze verify "$T/netswap@swap0.service" \
+	"$u/netswap.target" "$u/netswap-prometheus.timer" "$u/netswap-prometheus.service" ||
+	fail "systemd-analyze verify rejects the client's units"
 
 # status --prometheus: no module, no devices.
 out=$("$ns" status --prometheus) || fail "status --prometheus without the module"

@@ -37,6 +37,20 @@ if [ "$mode" = early ]; then
 		sed 's/^/NS-DEPLOY kmsg /'
 fi
 
+if [ "$mode" = systemd ]; then
+	# The server package, as README's three commands set it up (here on
+	# this machine's loopback): its configuration file and its units.
+	printf 'listen = 127.0.0.1:10900\nexport = local=mem:64M,allow=127.0.0.1/32\n' \
+		>>/etc/netswap/netswapd.conf
+	systemctl enable --now netswapd.service 2>&1 | sed 's/^/NS-DEPLOY server /'
+	say "server netswapd.service $(systemctl is-active netswapd.service)" \
+		"netswapd.socket $(systemctl is-active netswapd.socket)"
+	dev=$(netswap attach --name srvcheck nbd://127.0.0.1:10900/local) ||
+		fail "cannot attach to the packaged netswapd"
+	netswap detach srvcheck || fail "cannot detach $dev"
+	say "server ok: attached $dev from netswapd.service on 127.0.0.1:10900"
+fi
+
 # The Prometheus timer has written node_exporter's textfile.
 prom=/var/lib/prometheus/node-exporter/netswap.prom
 i=0

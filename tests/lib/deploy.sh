@@ -61,15 +61,18 @@ deploy_install() {
 # deploy_boot IMAGE KERNEL INITRD APPEND CONSOLE TIMEOUT [MEM]: boot the
 # root filesystem IMAGE (a file, attached as a virtio disk) in QEMU TCG with
 # user networking (the host's loopback is 10.0.2.2), holding the machine's
-# QEMU lock for the guest's whole life; wait until it powers off.  Fails on
-# a timeout.  The serial console is written to CONSOLE.
+# QEMU lock for the guest's whole life; wait until it powers off.  Fails
+# if that takes more than TIMEOUT seconds from the moment the lock is held.
+# The serial console is written to CONSOLE.
 deploy_boot() {
 	local image=$1 kernel=$2 initrd=$3 append=$4 console=$5 timeout=$6
 	local mem=${7:-512} pid deadline
 	: >"$console"
+	rm -f "$console.started"
 	(
 		exec 9>>/tmp/netswap-qemu.lock
 		flock 9
+		touch "$console.started"
 		exec qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$mem" \
 			-nographic -nodefaults -no-reboot \
 			-kernel "$kernel" -initrd "$initrd" -append "$append" \
@@ -79,6 +82,10 @@ deploy_boot() {
 	) 2>"$T/qemu.err" &
 	pid=$!
 	_pids+=("$pid")
+	# The clock starts once the lock is ours: other guests may run first.
+	while [ ! -e "$console.started" ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+	done
 	deadline=$(($(date +%s) + timeout))
 	while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
 		sleep 1
