@@ -69,6 +69,15 @@ in_root "$root" systemctl enable systemd-networkd deploy-check >"$T/enable.log" 
 	{ cat "$T/enable.log"; fail "cannot enable the guest's units"; }
 
 deploy_install "$root" "${DEBS[@]}"
+# Enabled by the packages: the client's target and timer; not netswapd's
+# units, which wait for an export in netswapd.conf.
+w=$root/etc/systemd/system
+for u in multi-user.target.wants/netswap.target timers.target.wants/netswap-prometheus.timer; do
+	[ -L "$w/$u" ] || fail "the package did not enable ${u#*/}"
+done
+for u in multi-user.target.wants/netswapd.service sockets.target.wants/netswapd.socket; do
+	[ ! -e "$w/$u" ] || fail "${u#*/} is enabled before an export is configured"
+done
 [ -f "$root/lib/modules/$kver/updates/dkms/netswap.ko" ] ||
 	fail "DKMS built no netswap.ko for $kver: $(tail -5 "$T/dpkg.log")"
 in_root "$root" lsinitramfs "/boot/initrd.img-$kver" >"$T/initrd.list"
