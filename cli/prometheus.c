@@ -5,9 +5,10 @@
  *
  * Every file of /sys/block/netswapN/netswap/ that holds one integer is one
  * metric, read generically: a counter netswap.ko gains tomorrow is exported
- * without a change here (untyped, named netswap_FILE, until the table below
- * gives it a type, a name and a help text).  Two files have a shape of
- * their own: connections (one line per connection) and latency_histogram.
+ * without a change here (untyped, named netswap_FILE, until the module's
+ * list in proto/netswap_ctl.h gives it a kind and a help text).  Two files
+ * have a shape of their own: connections (one line per connection) and
+ * latency_histogram.
  * --output FILE writes a temporary file beside FILE and renames it, so the
  * collector never reads half a file.
  */
@@ -26,44 +27,19 @@
 #define MAX_FAMILIES	96
 #define MAX_CONNS	32
 
+/*
+ * What this CLI knows of a file: its kind and help text, from the module's
+ * own list (proto/netswap_ctl.h).  A counter is exported as
+ * netswap_FILE_total, a gauge or a setting ("info") as the gauge
+ * netswap_FILE.
+ */
 struct metric_help {
-	const char *file;
-	const char *metric;
-	const char *type;
-	const char *help;
+	const char *file, *kind, *help;
 };
 
-#define COUNTER(f, h)		{ #f, "netswap_" #f "_total", "counter", h }
-#define GAUGE(f, m, h)		{ #f, "netswap_" m, "gauge", h }
-
 static const struct metric_help helps[] = {
-	COUNTER(read_requests, "Read requests completed."),
-	COUNTER(write_requests, "Write requests completed."),
-	COUNTER(flush_requests, "Flush requests completed."),
-	COUNTER(discard_requests, "Discard and write-zeroes requests completed."),
-	COUNTER(read_bytes, "Bytes read from the server."),
-	COUNTER(write_bytes, "Bytes written to the server."),
-	COUNTER(swap_requests, "Requests the kernel marked as swap I/O."),
-	COUNTER(reconnects, "Connections re-established by the kernel."),
-	COUNTER(failed_connects, "Connection attempts that failed."),
-	COUNTER(lost_connections, "Live connections that were lost."),
-	COUNTER(resends, "Requests sent again on a new connection."),
-	COUNTER(timeouts, "Requests whose reply took longer than req_timeout."),
-	COUNTER(protocol_errors, "Replies that broke the NBD protocol."),
-	COUNTER(server_errors, "Error replies from the server."),
-	COUNTER(io_errors, "Requests completed with an I/O error."),
-	COUNTER(integrity_errors, "Reads whose data failed the checksum."),
-	COUNTER(server_data_lost, "Reconnects to a server that had lost the data."),
-	GAUGE(in_flight, "in_flight_requests", "Requests sent, not yet answered."),
-	GAUGE(size_bytes, "size_bytes", "Size of the export."),
-	GAUGE(transmission_flags, "transmission_flags",
-	      "NBD transmission flags the server announced."),
-	GAUGE(queue_depth, "queue_depth", "Requests in flight allowed per device."),
-	GAUGE(max_request_bytes, "max_request_bytes", "Largest request sent."),
-	GAUGE(req_timeout, "req_timeout_seconds",
-	      "A reply later than this resets the connection."),
-	GAUGE(io_timeout, "io_timeout_seconds",
-	      "A request older than this fails (0: never)."),
+#define NS_SYSFS_VALUE(name, kind, help) { #name, #kind, help },
+#include "proto/netswap_ctl.h"
 };
 
 struct conn {
@@ -177,11 +153,11 @@ static void load_file(struct dev *d, const char *dir, const char *file)
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if (cli_read_str(path, buf, sizeof(buf)))
 		return;
-	if (!strcmp(file, "connections")) {
+	if (!strcmp(file, NS_SYSFS_CONNECTIONS)) {
 		load_conns(d, buf);
-	} else if (!strcmp(file, "latency_histogram")) {
+	} else if (!strcmp(file, NS_SYSFS_LATENCY)) {
 		load_latency(d, buf);
-	} else if (!strcmp(file, "export")) {
+	} else if (!strcmp(file, NS_SYSFS_EXPORT)) {
 		snprintf(d->export, sizeof(d->export), "%.*s", CLI_MAX_EXPORT, buf);
 	} else if (metric_safe(file) && one_integer(buf, &v)) {
 		f = family(file);
@@ -198,7 +174,7 @@ static int load_dev(struct dev *d)
 	struct dirent **names;
 	int i, n;
 
-	cli_path(dir, sizeof(dir), "/sys/block/%s/netswap", d->device);
+	cli_path(dir, sizeof(dir), "/sys/block/%s/" NS_SYSFS_DIR, d->device);
 	n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
 		return -1;
@@ -239,19 +215,21 @@ static void header(FILE *o, const char *metric, const char *type, const char *he
 
 static void print_families(FILE *o)
 {
-	char metric[96], help[160];
+	char metric[96], help[192];
 	int f, i;
 
 	for (f = 0; f < nfams; f++) {
 		const struct metric_help *h = fams[f].h;
 
-		if (h) {
-			snprintf(metric, sizeof(metric), "%s", h->metric);
-		} else {
-			snprintf(metric, sizeof(metric), "netswap_%.63s", fams[f].file);
+		bool counter = h && !strcmp(h->kind, "counter");
+
+		snprintf(metric, sizeof(metric), "netswap_%.63s%s", fams[f].file,
+			 counter ? "_total" : "");
+		if (h)
+			snprintf(help, sizeof(help), "%s.", h->help);
+		else
 			snprintf(help, sizeof(help), "netswap.ko's %.63s (sysfs).", fams[f].file);
-		}
-		header(o, metric, h ? h->type : "untyped", h ? h->help : help);
+		header(o, metric, counter ? "counter" : h ? "gauge" : "untyped", help);
 		for (i = 0; i < ndevs; i++) {
 			if (!devs[i].has[f])
 				continue;
@@ -294,7 +272,7 @@ static void print_conns(FILE *o)
 {
 	static const char *const m[] = {
 		"netswap_connection_up", "netswap_connection_connects_total",
-		"netswap_connection_in_flight_requests",
+		"netswap_connection_in_flight",
 	};
 	static const char *const t[] = { "gauge", "counter", "gauge" };
 	static const char *const h[] = {

@@ -122,8 +122,8 @@ for want in 'netswap_devices 1' \
 	'netswap_device_info{device="netswap0",name="swap0",export="node \"1\""} 1' \
 	'netswap_write_requests_total{device="netswap0",name="swap0"} 2' \
 	'netswap_integrity_errors_total{device="netswap0",name="swap0"} 6' \
-	'netswap_in_flight_requests{device="netswap0",name="swap0"} 7' \
-	'netswap_req_timeout_seconds{device="netswap0",name="swap0"} 9' \
+	'netswap_in_flight{device="netswap0",name="swap0"} 7' \
+	'netswap_req_timeout{device="netswap0",name="swap0"} 9' \
 	'# TYPE netswap_brand_new_events untyped' \
 	'netswap_brand_new_events{device="netswap0",name="swap0"} 11' \
 	'netswap_connection_up{device="netswap0",name="swap0",conn="1",address="[::1]:10809"} 0' \
