@@ -270,3 +270,35 @@ refuse:
 	*n = n0;	/* the whole file, not the lines before the error */
 	return -1;
 }
+
+int cli_devices_from_cmdline(const char *arg, int index, char *out, size_t len,
+			     const char **why)
+{
+	static struct cli_dev_entry check;
+	char opts[CLI_DEV_LINE_MAX], rest[CLI_DEV_LINE_MAX];
+	char name[CLI_DEV_NAME_MAX + 2], *o, *save;
+	const char *host = strstr(arg, "://"), *path, *comma;
+	size_t n = 0;
+	int ulen;
+
+	host = host ? host + 3 : arg;
+	path = strchr(host, '/');
+	comma = path ? strchr(path, ',') : NULL;
+	ulen = comma ? (int)(comma - arg) : (int)strlen(arg);
+	snprintf(name, sizeof(name), "boot%d", index);
+	snprintf(rest, sizeof(rest), "%s", comma ? comma + 1 : "");
+	opts[0] = '\0';
+	for (o = strtok_r(rest, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(o, "name=", 5)) {
+			snprintf(name, sizeof(name), "%s", o + 5);
+		} else if (n < sizeof(opts)) {
+			n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",%s", o);
+		}
+	}
+	if (n >= sizeof(opts) ||
+	    snprintf(out, len, "%s %.*s initramfs%s", name, ulen, arg, opts) >= (int)len) {
+		*why = "too long";
+		return -1;
+	}
+	return cli_devices_parse_line(out, &check, why) == 1 ? 0 : -1;
+}

@@ -59,6 +59,16 @@ int cli_devices_parse(const char *text, const char *source,
 		      struct cli_dev_entry *out, int max, int *n,
 		      char *err, size_t errlen);
 
+/*
+ * ARG of netswap=ARG (the kernel command line), URL[,OPTION...], as a
+ * devices line "NAME URL initramfs[,OPTION...]" in out: NAME is name=NAME's
+ * or "boot" INDEX.  The URL ends at the first comma after the slash that
+ * starts the export (the host part may list gateways: nbd://a,b/EXPORT).
+ * 0, or -1 with *why set (the line is parsed as the file's would be).
+ */
+int cli_devices_from_cmdline(const char *arg, int index, char *out, size_t len,
+			     const char **why);
+
 /* devices_cmd.c: the commands; return the exit code. */
 int cli_up(int argc, char **argv);
 int cli_down(int argc, char **argv);

@@ -347,11 +347,40 @@ static void print_entry(const struct cli_dev_entry *e)
 	printf("  (%s:%d)\n", e->source, e->line);
 }
 
+/*
+ * Every netswap=URL[,OPTION...] of the kernel command line as a devices
+ * line, for the initramfs to write to /run/netswap/devices.  A bad one is
+ * reported and left out; the others still come.
+ */
+static int print_cmdline(void)
+{
+	char path[512], buf[4096], line[CLI_DEV_LINE_MAX], *w, *save;
+	const char *why = NULL;
+	int index = 0, rc = 0;
+
+	if (cli_read_str(cli_path(path, sizeof(path), "/proc/cmdline"), buf, sizeof(buf))) {
+		cli_err("devices: cannot read %s", path);
+		return 1;
+	}
+	for (w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+		if (strncmp(w, "netswap=", 8))
+			continue;
+		if (cli_devices_from_cmdline(w + 8, index++, line, sizeof(line), &why)) {
+			cli_err("devices: %s: %s", w, why);
+			rc = 1;
+			continue;
+		}
+		printf("%s\n", line);
+	}
+	return rc;
+}
+
 int cli_devices(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "names", no_argument, NULL, 'n' },
 		{ "initramfs", no_argument, NULL, 'i' },
+		{ "cmdline", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool names = false, initramfs = false;
@@ -362,6 +391,8 @@ int cli_devices(int argc, char **argv)
 			names = true;
 		else if (c == 'i')
 			initramfs = true;
+		else if (c == 'c')
+			return optind == argc ? print_cmdline() : 2;
 		else
 			return 2;
 	}

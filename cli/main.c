@@ -13,7 +13,8 @@ static const char usage[] =
 	"       netswap detach DEVICE\n"
 	"       netswap status [--json | --prometheus [--output FILE]] [DEVICE]\n"
 	"       netswap reserve [--apply]\n"
-	"       netswap up NAME... | down NAME... | devices [--names] [--initramfs]\n"
+	"       netswap up NAME... | down NAME...\n"
+	"       netswap devices [--names] [--initramfs] | --cmdline\n"
 	"       netswap --help | --version\n"
 	"\n"
 	"attach    connect netswap.ko to an NBD export; prints the device.\n"
@@ -27,7 +28,8 @@ static const char usage[] =
 	"up        attach NAME from /etc/netswap/devices, mkswap if allowed\n"
 	"          and needed, swapon (netswap@NAME.service runs it).\n"
 	"down      swapoff NAME, then detach it.\n"
-	"devices   the configured devices and their state.\n"
+	"devices   the configured devices and their state; --cmdline: the\n"
+	"          kernel command line's netswap= as lines of that file.\n"
 	"See netswap(8).\n";
 
 int main(int argc, char **argv)

@@ -3,7 +3,8 @@
 # The client's boot-time configuration on the host, against a fake root
 # (NETSWAP_SYSROOT): netswap devices reads /etc/netswap/devices and
 # /run/netswap/devices (listing, --names, --initramfs, a bad file refused
-# whole with FILE:LINE, a name defined twice), up and down without the
+# whole with FILE:LINE, a name defined twice) and turns the kernel command
+# line's netswap= into devices lines (--cmdline), up and down without the
 # module, netswap-generator's unit links, and status --prometheus (every
 # one-integer sysfs file a metric, an unknown one too, promtool accepts
 # it, --output replaces the file atomically, no module: no devices), and
@@ -49,6 +50,16 @@ expect 2 "expected one or more NAMEs" "$ns" down
 expect 1 "nope: not in /etc/netswap/devices" "$ns" up nope
 expect 1 "module not loaded" "$ns" up swap0
 expect 0 "swap0: not attached" "$ns" down swap0
+
+# The kernel command line's netswap= words, as the initramfs writes them
+# to /run/netswap/devices; a bad one is reported, the others kept.
+mkdir -p "$R/proc"
+echo "root=/dev/vda netswap=nbd://10.0.2.2:1234/early,pri=5 quiet netswap=nbd://h/x,pri=x" \
+	"netswap=nbd://a,b/y,name=gw" >"$R/proc/cmdline"
+out=$("$ns" devices --cmdline 2>"$T/err") && fail "a bad netswap= was not reported"
+[ "$out" = "boot0 nbd://10.0.2.2:1234/early initramfs,pri=5
+gw nbd://a,b/y initramfs" ] || fail "devices --cmdline: $out"
+grep -q "netswap=nbd://h/x,pri=x: pri= must be" "$T/err" || fail "no error: $(cat "$T/err")"
 
 # A bad line refuses the whole file, with where and why; so does a name
 # defined in both files.

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* /etc/netswap/devices: every accepted form, every refusal, whole files. */
+/*
+ * /etc/netswap/devices: every accepted form, every refusal, whole files,
+ * and netswap= of the kernel command line made into its lines.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -134,9 +137,49 @@ static void files(void)
 	CHECK(n == 2);
 }
 
+static void cmdline_ok(const char *arg, int index, const char *want)
+{
+	char out[CLI_DEV_LINE_MAX];
+	const char *why = NULL;
+
+	if (cli_devices_from_cmdline(arg, index, out, sizeof(out), &why)) {
+		fprintf(stderr, "netswap=%s rejected: %s\n", arg, why);
+		fails++;
+		return;
+	}
+	if (strcmp(out, want)) {
+		fprintf(stderr, "netswap=%s: '%s', expected '%s'\n", arg, out, want);
+		fails++;
+	}
+}
+
+static void cmdline(void)
+{
+	char out[CLI_DEV_LINE_MAX];
+	const char *why = NULL;
+
+	cmdline_ok("nbd://10.0.2.2:1234/early,pri=5", 0,
+		   "boot0 nbd://10.0.2.2:1234/early initramfs,pri=5");
+	cmdline_ok("nbd://h/x", 3, "boot3 nbd://h/x initramfs");
+	cmdline_ok("nbd://h", 0, "boot0 nbd://h initramfs");
+	/* Gateways put commas in the host part; the options start after. */
+	cmdline_ok("nbd://a,b:99/x,name=s1,mkswap=never", 1,
+		   "s1 nbd://a,b:99/x initramfs,mkswap=never");
+	cmdline_ok("nbd://h/e%2Cx,pri=1,connections=2", 0,
+		   "boot0 nbd://h/e%2Cx initramfs,pri=1,connections=2");
+	CHECK(cli_devices_from_cmdline("nbd://h/x,pri=x", 0, out, sizeof(out), &why) == -1);
+	CHECK(why && strstr(why, "pri= must be"));
+	CHECK(cli_devices_from_cmdline("", 0, out, sizeof(out), &why) == -1);
+	CHECK(cli_devices_from_cmdline("nbd://h/x,name=.bad", 0, out, sizeof(out), &why) == -1);
+	CHECK(why && strstr(why, "NAME must be"));
+	CHECK(cli_devices_from_cmdline("nbd://h/x,pri=1", 0, out, 16, &why) == -1);
+	CHECK(why && strstr(why, "too long"));
+}
+
 int main(void)
 {
 	lines();
 	files();
+	cmdline();
 	return fails != 0;
 }
