@@ -23,7 +23,21 @@ STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 CFLAGS ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
-LDLIBS := -pthread
+# netswapd's optional libraries, found by pkg-config (make test installs
+# both): libmicrohttpd serves --metrics, libsystemd sd_notify and socket
+# activation.  Without one, that feature says so when asked for.
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+SD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+STD_CFLAGS += $(if $(MHD_LIBS),-DNSD_HAVE_MHD) $(if $(SD_LIBS),-DNSD_HAVE_SYSTEMD)
+LDLIBS := -pthread $(MHD_LIBS) $(SD_LIBS)
+# librbd serves rbd: exports (server/rbd.c).  Debian's librbd-dev has no
+# .pc file: then a compile probe decides.
+RBD_PROBE := printf '\#include <rbd/librbd.h>\nint main(void) { return !rbd_aio_write_zeroes; }\n' | \
+	$(CC) -x c - -o /dev/null -lrbd -lrados
+RBD_LIBS := $(or $(shell pkg-config --libs librbd librados 2>/dev/null),\
+	$(shell $(RBD_PROBE) 2>/dev/null && echo -lrbd -lrados))
+STD_CFLAGS += $(if $(RBD_LIBS),-DNSD_HAVE_RBD)
+LDLIBS += $(RBD_LIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
@@ -137,7 +151,9 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR) \
 		$(DESTDIR)$(INITRAMFSDIR)/hooks $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top \
 		$(DESTDIR)$(SYSCONFDIR)/netswap
-	for f in cli/systemd/*.service cli/systemd/*.target cli/systemd/*.timer; do \
+	@# netswapd's own units (server/systemd) go with them.
+	for f in cli/systemd/*.service cli/systemd/*.target cli/systemd/*.timer \
+		server/systemd/*.service server/systemd/*.socket; do \
 		$(FILL_PATHS) $$f >$(DESTDIR)$(UNITDIR)/$${f##*/} && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$${f##*/} || exit 1; done
 	$(FILL_PATHS) cli/systemd/netswap-generator >$(DESTDIR)$(GENERATORDIR)/netswap-generator

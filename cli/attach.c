@@ -32,21 +32,22 @@ static const char *const leg_attrs[NS_MAX_LEGS][2] = {
 	{ NS_CFG_MIRROR_ADDRESSES, NS_CFG_MIRROR_EXPORT },
 };
 
-/* "a.b.c.d:port [v6]:port ..." for every address HOST resolves to. */
-static int resolve(const struct cli_url *u, char *out, size_t outlen)
+/* Append "a.b.c.d:port [v6]:port ..." for every address gateway @g
+ * resolves to; *n counts them all, at most CLI_MAX_ADDRS. */
+static int resolve_one(const struct cli_gateway *g, char *out, size_t outlen,
+		       int *n)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res, *ai;
 	char ip[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 16];
-	int err, n = 0;
+	int err, found = 0;
 
-	err = getaddrinfo(u->host, u->port, &hints, &res);
+	err = getaddrinfo(g->host, g->port, &hints, &res);
 	if (err) {
-		cli_err("attach: cannot resolve '%s': %s", u->host, gai_strerror(err));
+		cli_err("attach: cannot resolve '%s': %s", g->host, gai_strerror(err));
 		return -1;
 	}
-	out[0] = '\0';
-	for (ai = res; ai && n < CLI_MAX_ADDRS; ai = ai->ai_next) {
+	for (ai = res; ai; ai = ai->ai_next) {
 		const void *a;
 
 		if (ai->ai_family == AF_INET)
@@ -55,22 +56,39 @@ static int resolve(const struct cli_url *u, char *out, size_t outlen)
 			a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
 		else
 			continue;
+		found++;
 		inet_ntop(ai->ai_family, a, ip, sizeof(ip));
 		snprintf(one, sizeof(one), ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-			 ip, u->port);
+			 ip, g->port);
 		if (strstr(out, one))
 			continue;
-		if (strlen(out) + strlen(one) + 2 > outlen)
+		if (*n == CLI_MAX_ADDRS || strlen(out) + strlen(one) + 2 > outlen) {
+			cli_err("attach: warning: %s: only the first %d addresses are used",
+				g->host, CLI_MAX_ADDRS);
 			break;
-		if (n++)
+		}
+		if ((*n)++)
 			strcat(out, " ");
 		strcat(out, one);
 	}
 	freeaddrinfo(res);
-	if (!n) {
-		cli_err("attach: '%s' has no IPv4 or IPv6 address", u->host);
+	if (!found) {
+		cli_err("attach: '%s' has no IPv4 or IPv6 address", g->host);
 		return -1;
 	}
+	return 0;
+}
+
+/* Every gateway's addresses, in the URL's order: the order netswap.ko
+ * tries them in when it connects. */
+static int resolve(const struct cli_url *u, char *out, size_t outlen)
+{
+	int n = 0;
+
+	out[0] = '\0';
+	for (unsigned int i = 0; i < u->ngw; i++)
+		if (resolve_one(&u->gw[i], out, outlen, &n))
+			return -1;
 	return 0;
 }
 
@@ -228,8 +246,8 @@ static int parse_urls(int argc, char **argv, const struct attach_opts *o,
 
 	if (argc - optind != (int)legs) {
 		cli_err(o->mirror ?
-			"attach: --mirror expects two nbd://HOST[:PORT]/EXPORT" :
-			"attach: expected one nbd://HOST[:PORT]/EXPORT");
+			"attach: --mirror expects two nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT]" :
+			"attach: expected one nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT]");
 		return -1;
 	}
 	for (l = 0; l < legs; l++) {

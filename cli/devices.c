@@ -227,7 +227,7 @@ int cli_devices_parse(const char *text, const char *source,
 	static struct cli_dev_entry e;	/* ~5 KiB: not on the stack */
 	char line[CLI_DEV_LINE_MAX];
 	const char *p = text, *why = NULL;
-	int lineno = 0, i, r;
+	int lineno = 0, n0 = *n, i, r;
 
 	while (*p) {
 		const char *nl = strchr(p, '\n');
@@ -236,7 +236,7 @@ int cli_devices_parse(const char *text, const char *source,
 		lineno++;
 		if (len >= sizeof(line)) {
 			snprintf(err, errlen, "%s:%d: line too long", source, lineno);
-			return -1;
+			goto refuse;
 		}
 		memcpy(line, p, len);
 		line[len] = '\0';
@@ -244,7 +244,7 @@ int cli_devices_parse(const char *text, const char *source,
 		r = cli_devices_parse_line(line, &e, &why);
 		if (r < 0) {
 			snprintf(err, errlen, "%s:%d: %s", source, lineno, why);
-			return -1;
+			goto refuse;
 		}
 		if (!r)
 			continue;
@@ -252,17 +252,21 @@ int cli_devices_parse(const char *text, const char *source,
 			if (!strcmp(out[i].name, e.name)) {
 				snprintf(err, errlen, "%s:%d: %s is already defined (%s:%d)",
 					 source, lineno, e.name, out[i].source, out[i].line);
-				return -1;
+				goto refuse;
 			}
 		}
 		if (*n == max) {
 			snprintf(err, errlen, "%s:%d: more than %d devices", source,
 				 lineno, max);
-			return -1;
+			goto refuse;
 		}
 		e.source = source;
 		e.line = lineno;
 		out[(*n)++] = e;
 	}
 	return 0;
+
+refuse:
+	*n = n0;	/* the whole file, not the lines before the error */
+	return -1;
 }

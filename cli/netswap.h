@@ -36,11 +36,17 @@ bool cli_cfg_is_switch(const struct cli_cfg_uint *c);
 int cli_cfg_parse(const struct cli_cfg_uint *c, const char *s, unsigned int *v);
 void cli_cfg_usage(FILE *f);
 
-/* url.c: nbd://HOST[:PORT]/EXPORT */
-struct cli_url {
+/* url.c: nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT], gateways in order */
+struct cli_gateway {
 	char host[256];
 	char port[8];
+};
+struct cli_url {
+	char host[256];			/* the first gateway's */
+	char port[8];
 	char export[CLI_MAX_EXPORT + 1];
+	unsigned int ngw;
+	struct cli_gateway gw[CLI_MAX_ADDRS];
 };
 int cli_url_parse(const char *s, struct cli_url *u, const char **why);
 

@@ -4,6 +4,9 @@
  * an IPv4 address or a bracketed IPv6 address; PORT defaults to 10809; the
  * export name is the rest of the path, percent-decoded, and may be empty.
  * TLS (nbds://), Unix sockets and query parameters are refused by name.
+ * Beyond the specification, the authority may list several gateways to
+ * one export, nbd://gw1,gw2:10810,[fd00::3]/swap: netswap.ko tries them in
+ * turn whenever it connects.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -83,10 +86,74 @@ static int parse_port(const char *s, size_t len, char *out, const char **why)
 	return 0;
 }
 
+/* One HOST[:PORT] of the authority, s[0..n). */
+static int parse_gateway(const char *s, size_t n, struct cli_gateway *g,
+			 const char **why)
+{
+	const char *end = s + n, *host, *hend, *p;
+	size_t hlen;
+
+	if (*s == '[') {
+		host = s + 1;
+		hend = memchr(host, ']', (size_t)(end - host));
+		if (!hend) {
+			*why = "unterminated [IPv6] address";
+			return -1;
+		}
+		p = hend + 1;
+		if (p < end && *p != ':') {
+			*why = "junk after ]";
+			return -1;
+		}
+	} else {
+		host = s;
+		hend = memchr(s, ':', n);
+		if (!hend)
+			hend = end;
+		p = hend;
+	}
+	hlen = (size_t)(hend - host);
+	if (!hlen) {
+		*why = "missing host";
+		return -1;
+	}
+	if (hlen >= sizeof(g->host)) {
+		*why = "host name too long";
+		return -1;
+	}
+	memcpy(g->host, host, hlen);
+	g->host[hlen] = '\0';
+	if (p < end)
+		return parse_port(p + 1, (size_t)(end - p - 1), g->port, why);
+	strcpy(g->port, CLI_DEFAULT_PORT);
+	return 0;
+}
+
+/* The authority: HOST[:PORT] items separated by commas (none inside an
+ * [IPv6] address), every one a gateway to the same export. */
+static int parse_gateways(const char *p, const char *end, struct cli_url *u,
+			  const char **why)
+{
+	while (u->ngw < CLI_MAX_ADDRS) {
+		const char *comma = p, *close;
+
+		if (*p == '[' && (close = memchr(p, ']', (size_t)(end - p))))
+			comma = close;
+		comma = memchr(comma, ',', (size_t)(end - comma));
+		if (parse_gateway(p, (size_t)((comma ? comma : end) - p),
+				  &u->gw[u->ngw++], why))
+			return -1;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+	*why = "too many gateways (at most 8)";
+	return -1;
+}
+
 int cli_url_parse(const char *s, struct cli_url *u, const char **why)
 {
-	const char *p, *host, *hend, *path;
-	size_t hlen;
+	const char *p, *path;
 
 	memset(u, 0, sizeof(*u));
 	if (!strncmp(s, "nbds://", 7) || !strncmp(s, "nbds+unix://", 12)) {
@@ -98,7 +165,7 @@ int cli_url_parse(const char *s, struct cli_url *u, const char **why)
 		return -1;
 	}
 	if (strncmp(s, "nbd://", 6)) {
-		*why = "expected nbd://HOST[:PORT]/EXPORT";
+		*why = "expected nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT]";
 		return -1;
 	}
 	p = s + 6;
@@ -109,45 +176,10 @@ int cli_url_parse(const char *s, struct cli_url *u, const char **why)
 		*why = "user names are not supported";
 		return -1;
 	}
-
-	if (*p == '[') {
-		host = p + 1;
-		hend = memchr(host, ']', (size_t)(path - host));
-		if (!hend) {
-			*why = "unterminated [IPv6] address";
-			return -1;
-		}
-		p = hend + 1;
-		if (p < path && *p != ':') {
-			*why = "junk after ]";
-			return -1;
-		}
-	} else {
-		host = p;
-		hend = memchr(p, ':', (size_t)(path - p));
-		if (!hend)
-			hend = path;
-		p = hend;
-	}
-	hlen = (size_t)(hend - host);
-	if (!hlen) {
-		*why = "missing host";
+	if (parse_gateways(p, path, u, why))
 		return -1;
-	}
-	if (hlen >= sizeof(u->host)) {
-		*why = "host name too long";
-		return -1;
-	}
-	memcpy(u->host, host, hlen);
-	u->host[hlen] = '\0';
-
-	if (p < path && *p == ':') {
-		if (parse_port(p + 1, (size_t)(path - p - 1), u->port, why))
-			return -1;
-	} else {
-		strcpy(u->port, CLI_DEFAULT_PORT);
-	}
-
+	strcpy(u->host, u->gw[0].host);
+	strcpy(u->port, u->gw[0].port);
 	if (!*path)
 		return 0;
 	return decode_export(path + 1, u->export, sizeof(u->export), why);

@@ -90,6 +90,16 @@ int opt_listen(struct nsd_config *cfg, const char *arg, char *why, size_t len)
 	return 0;
 }
 
+int opt_metrics(struct nsd_config *cfg, const char *arg, char *why, size_t len)
+{
+	if (parse_listen(arg, &cfg->metrics) || cfg->metrics.is_unix) {
+		free(cfg->metrics.path);
+		memset(&cfg->metrics, 0, sizeof(cfg->metrics));
+		return why_fail(why, len, "cannot use '%s' (ADDR:PORT)", arg);
+	}
+	return 0;
+}
+
 int opt_export(struct nsd_config *cfg, const char *arg, char *why, size_t len)
 {
 	if (cfg->nexports == NSD_MAX_EXPORTS)
@@ -306,18 +316,24 @@ int config_load(struct nsd_config *cfg, int argc, char **argv, char *err,
 
 	set_defaults(cfg);
 	rc = parse_argv(cfg, argc, argv, err, len);
-	if (rc || !cfg->config_path)
-		return rc ? rc : finish(cfg, err, len);
-	/* The file first, then the command line again on top of it. */
-	path = cfg->config_path;
-	cfg->config_path = NULL;
-	config_free(cfg);
-	set_defaults(cfg);
-	rc = parse_file(cfg, path, err, len);
-	free(path);
+	if (!rc && cfg->config_path) {
+		/* The file first, then the command line again on top. */
+		path = cfg->config_path;
+		cfg->config_path = NULL;
+		config_free(cfg);
+		set_defaults(cfg);
+		rc = parse_file(cfg, path, err, len);
+		free(path);
+		if (!rc)
+			rc = parse_argv(cfg, argc, argv, err, len);
+	}
 	if (!rc)
-		rc = parse_argv(cfg, argc, argv, err, len);
-	return rc ? rc : finish(cfg, err, len);
+		rc = finish(cfg, err, len);
+	/* One line, whatever bytes an argument held. */
+	for (char *p = err; rc < 0 && *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = '?';
+	return rc;
 }
 
 int config_parse(struct nsd_config *cfg, int argc, char **argv)
@@ -325,13 +341,8 @@ int config_parse(struct nsd_config *cfg, int argc, char **argv)
 	char err[512];
 	int rc = config_load(cfg, argc, argv, err, sizeof(err));
 
-	if (rc < 0) {
-		/* One line, whatever bytes the argument held. */
-		for (char *p = err; *p; p++)
-			if ((unsigned char)*p < ' ')
-				*p = '?';
+	if (rc < 0)
 		fprintf(stderr, "netswapd: %s\n", err);
-	}
 	return rc;
 }
 

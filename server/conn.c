@@ -22,6 +22,7 @@
 
 #define TX_IOV 128
 #define CONN_LINGER_MS 2000	/* a lingering client gets this long to close */
+#define CONN_QUIET_MS 500	/* silent this long while stopping: drained */
 
 static void linger(struct nsd_conn *c);
 
@@ -101,6 +102,13 @@ void conn_destroy(struct nsd_conn *c)
 		arena_free(c->srv->arena, c->slot_block[i]);
 	arena_owner_destroy(c->owner);
 	atomic_fetch_sub(&c->srv->reserved, c->reserved);
+	if (c->exp) {
+		/* The export's totals keep what this connection was served. */
+		pthread_mutex_lock(&c->exp->stats_lock);
+		stats_add(&c->exp->stats_closed, &c->stats);
+		pthread_mutex_unlock(&c->exp->stats_lock);
+		catalog_release(c->srv, c->exp);	/* taken at GO */
+	}
 	free(c);
 }
 
@@ -131,7 +139,7 @@ void conn_free(struct nsd_conn *c, void *p)
 int conn_reserve(struct nsd_conn *c, const struct nsd_export *e)
 {
 	struct nsd_server *srv = c->srv;
-	uint64_t want = e->kind == NSD_EXPORT_FILE ? srv->reserve_file
+	uint64_t want = e->kind != NSD_EXPORT_MEM ? srv->reserve_file
 						   : srv->reserve_mem;
 	uint64_t now = atomic_load(&srv->reserved);
 
@@ -206,6 +214,7 @@ ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
 		if (n > 0) {
 			if ((size_t)n < len)
 				note_short_read(c);
+			c->rx_progress_ms = c->loop->now_ms;
 			return n;
 		}
 		if (n == 0) {
@@ -376,14 +385,20 @@ static void rx_transmission(struct nsd_conn *c)
 	}
 }
 
-/* While the server stops, requests are answered with ESHUTDOWN (see
- * req_dispatch) until the client falls quiet; then it drains and closes. */
-static bool quiet_while_stopping(const struct nsd_conn *c)
+/*
+ * While the server stops, requests are answered with ESHUTDOWN (see
+ * req_dispatch), and a client told so disconnects.  One that has sent
+ * nothing for a while (idle, or done) is drained and closed then, so it is
+ * not kept to the end of the grace period; one still sending is answered
+ * until it stops.
+ */
+void conn_drain_if_quiet(struct nsd_conn *c, int64_t now)
 {
-	return c->loop->stopping && c->closing == CONN_OPEN &&
-	       c->phase == PHASE_TRANSMISSION && c->rx == RX_HDR &&
-	       !c->can_read &&
-	       c->rx_end - c->rx_start < sizeof(struct nbd_req_hdr);
+	if (c->closing == CONN_OPEN && c->phase == PHASE_TRANSMISSION &&
+	    c->rx == RX_HDR && !c->can_read &&
+	    c->rx_end - c->rx_start < sizeof(struct nbd_req_hdr) &&
+	    now - c->rx_progress_ms >= CONN_QUIET_MS)
+		conn_drain(c);
 }
 
 void conn_process(struct nsd_conn *c)
@@ -396,8 +411,6 @@ void conn_process(struct nsd_conn *c)
 		hs_process(c);
 	else
 		rx_transmission(c);
-	if (quiet_while_stopping(c))
-		conn_drain(c);
 	if (c->closing < CONN_LINGERING && (c->txq_head || c->out_len))
 		loop_mark_dirty(c->loop, c);
 }
@@ -500,6 +513,25 @@ static int gather(struct nsd_conn *c, struct iovec *iov, size_t *total)
 	return n;
 }
 
+/* A reply went out: count it (its loop's thread, no atomics). */
+static void account(struct nsd_conn *c, const struct nsd_req *r)
+{
+	struct nsd_io_stats *st = &c->stats;
+	uint32_t us = c->loop->now_us - r->t_read_us;
+	/* Bucket i holds latencies up to 8 us << i: ceil(log2(us)) - 3. */
+	unsigned int b = us <= 8 ? 0 : 32 - (unsigned int)__builtin_clz(us - 1) - 3;
+
+	st->requests[r->type < NSD_STAT_CMDS - 1 ? r->type : NSD_STAT_CMDS - 1]++;
+	if (r->error)
+		st->errors[stats_err_slot(r->error)]++;
+	else if (r->type == NBD_CMD_READ)
+		st->bytes_read += r->len;
+	else if (r->type == NBD_CMD_WRITE)
+		st->bytes_written += r->len;
+	st->latency[b < NSD_STAT_LAT - 1 ? b : NSD_STAT_LAT - 1]++;
+	st->latency_us += us;
+}
+
 static void tx_advance(struct nsd_conn *c, size_t sent)
 {
 	while (c->txq_head) {
@@ -517,6 +549,7 @@ static void tx_advance(struct nsd_conn *c, size_t sent)
 		c->txq_head = r->next;
 		if (!c->txq_head)
 			c->txq_tail = NULL;
+		account(c, r);
 		conn_release_req(c, r);
 	}
 }

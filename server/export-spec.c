@@ -9,9 +9,9 @@
  * ATTR is allow=CIDR+CIDR..., allow-uid=UID+UID... (numbers or user
  * names), read-only, preallocate, or description=TEXT, which takes the
  * rest of the argument (commas included) and so comes last.  A comma
- * starts the attributes only where one of these words follows it, so a
- * path may hold commas; likewise the ":SIZE" at the end of a path is a
- * size only if it parses as one.
+ * starts the attributes only where one of these words follows it (after
+ * blanks, which are dropped), so a path may hold commas; likewise the
+ * ":SIZE" at the end of a path is a size only if it parses as one.
  */
 #include <pwd.h>
 #include <stdlib.h>
@@ -38,13 +38,27 @@ static bool is_attr(const char *s)
 	return false;
 }
 
-/* Where the attributes start: the first ",ATTR", or the end. */
+static const char *skip_blanks(const char *s)
+{
+	return s + strspn(s, " \t");
+}
+
+/* Where the attributes start: the first ",ATTR" (blanks may follow the
+ * comma), or the end. */
 static const char *find_attrs(const char *s)
 {
 	for (const char *p = strchr(s, ','); p; p = strchr(p + 1, ','))
-		if (is_attr(p + 1))
+		if (is_attr(skip_blanks(p + 1)))
 			return p;
 	return s + strlen(s);
+}
+
+/* The length of s[0..n) without trailing blanks. */
+static size_t trimmed(const char *s, size_t n)
+{
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return n;
 }
 
 int export_spec_parse_id(const char *s, unsigned int *out)
@@ -69,6 +83,11 @@ static int parse_backing(const char *s, struct nsd_export_spec *es)
 	if (!strncmp(s, "mem:", 4)) {
 		es->kind = NSD_EXPORT_MEM;
 		return size_parse(s + 4, &es->size) || es->size == 0 ? -1 : 0;
+	}
+	if (!strncmp(s, "rbd:", 4) && s[4]) {	/* rbd.c checks the rest */
+		es->kind = NSD_EXPORT_RBD;
+		es->path = strdup(s + 4);
+		return es->path ? 0 : -1;
 	}
 	if (strncmp(s, "file:", 5) || !s[5])
 		return -1;
@@ -170,7 +189,7 @@ static int parse_attrs(const char *p, struct nsd_export_spec *es, char *why,
 	while (*p == ',') {
 		const char *end;
 
-		p++;
+		p = skip_blanks(p + 1);
 		if (!strncmp(p, "description=", 12)) {
 			if (strlen(p + 12) > NBD_MAX_STRING) {
 				snprintf(why, len, "description longer than %u bytes",
@@ -182,7 +201,7 @@ static int parse_attrs(const char *p, struct nsd_export_spec *es, char *why,
 			return es->description ? 0 : -1;
 		}
 		end = strchrnul(p, ',');
-		if (parse_attr(p, (size_t)(end - p), es, why, len))
+		if (parse_attr(p, trimmed(p, (size_t)(end - p)), es, why, len))
 			return -1;
 		p = end;
 	}
@@ -204,7 +223,7 @@ int export_spec_parse(const char *arg, struct nsd_export_spec *es,
 	}
 	es->name = strndup(arg, (size_t)(eq - arg));
 	attrs = find_attrs(eq + 1);
-	backing = strndup(eq + 1, (size_t)(attrs - eq - 1));
+	backing = strndup(eq + 1, trimmed(eq + 1, (size_t)(attrs - eq - 1)));
 	rc = !es->name || !backing || parse_backing(backing, es);
 	free(backing);
 	if (rc)
@@ -238,4 +257,38 @@ bool export_spec_same_backing(const struct nsd_export_spec *a,
 	return a->kind == b->kind && a->size == b->size &&
 	       a->read_only == b->read_only &&
 	       a->preallocate == b->preallocate && same_string(a->path, b->path);
+}
+
+static int dup_array(void **to, const void *from, int n, size_t size)
+{
+	*to = NULL;
+	if (!n)
+		return 0;
+	*to = malloc((size_t)n * size);
+	if (!*to)
+		return -1;
+	memcpy(*to, from, (size_t)n * size);
+	return 0;
+}
+
+/* A deep copy; on failure @to is left empty (free-safe). */
+int export_spec_dup(struct nsd_export_spec *to,
+		    const struct nsd_export_spec *from)
+{
+	*to = *from;
+	to->access.cidr = NULL;
+	to->access.uid = NULL;
+	to->name = strdup(from->name);
+	to->path = from->path ? strdup(from->path) : NULL;
+	to->description = from->description ? strdup(from->description) : NULL;
+	if (dup_array((void **)&to->access.cidr, from->access.cidr,
+		      from->access.ncidr, sizeof(*from->access.cidr)) ||
+	    dup_array((void **)&to->access.uid, from->access.uid,
+		      from->access.nuid, sizeof(*from->access.uid)) ||
+	    !to->name || (from->path && !to->path) ||
+	    (from->description && !to->description)) {
+		export_spec_free(to);
+		return -1;
+	}
+	return 0;
 }

@@ -4,14 +4,21 @@
  * in place by the event loop (payloads move between socket and mapping);
  * this file holds the operations that are the same for every caller and the
  * blocking file operations the workers run.  Return values are NBD errors.
+ *
+ * Durability: Linux reports a failed writeback once, to the next fsync,
+ * and then forgets it: the pages are clean again and the data gone.  So
+ * the first failed sync latches the export as failed, and every later
+ * FLUSH and FUA write fails too, until the operator clears it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -23,6 +30,18 @@
 #define PAGE 4096ULL
 
 static const char zero_block[65536];
+
+static struct {
+	bool overcommit;	/* serve mem: exports larger than memory */
+	bool mlock;		/* their pages are locked: RAM only counts */
+	_Atomic uint64_t mem_mapped;	/* sizes of the open mem: exports */
+} policy;
+
+void export_set_policy(bool overcommit, bool mlock)
+{
+	policy.overcommit = overcommit;
+	policy.mlock = mlock;
+}
 
 static int nbd_errno(int err)
 {
@@ -50,8 +69,51 @@ static int nbd_errno(int err)
 	}
 }
 
+/* A /proc/meminfo field in bytes (0 if missing). */
+static uint64_t meminfo(const char *key)
+{
+	char line[128];
+	size_t klen = strlen(key);
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			sscanf(line + klen + 1, "%llu", &kib);
+			break;
+		}
+	fclose(f);
+	return (uint64_t)kib << 10;
+}
+
+/* The mapping is MAP_NORESERVE (a swap server's exports are sparse), so
+ * nothing stops memory exports from promising more than there is until
+ * the OOM killer takes every client's swap at once.  Refuse at start
+ * instead: all mem: exports together must fit in what is available now
+ * (RAM, and swap unless --mlock pins them), or --overcommit says so. */
+static int check_mem_fits(const struct nsd_export_spec *s)
+{
+	uint64_t avail = meminfo("MemAvailable") +
+			 (policy.mlock ? 0 : meminfo("SwapFree"));
+	uint64_t want = atomic_load(&policy.mem_mapped) + s->size;
+	char a[32], w[32];
+
+	if (policy.overcommit || want <= avail)
+		return 0;
+	size_format(want, w, sizeof(w));
+	size_format(avail, a, sizeof(a));
+	log_err("export '%s': memory exports would take %s, more than the %s of available RAM%s; give --overcommit to serve them anyway",
+		s->name, w, a, policy.mlock ? " (--mlock: swap does not count)"
+					     : " and swap");
+	return -1;
+}
+
 static int open_mem(struct nsd_export *e, const struct nsd_export_spec *s)
 {
+	if (check_mem_fits(s))
+		return -1;
 	e->map = mmap(NULL, s->size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (e->map == MAP_FAILED) {
@@ -62,7 +124,50 @@ static int open_mem(struct nsd_export *e, const struct nsd_export_spec *s)
 	}
 	/* A 4 KiB write must cost 4 KiB, not a 2 MiB huge page. */
 	madvise(e->map, s->size, MADV_NOHUGEPAGE);
+	/* --mlock's mlockall(MCL_FUTURE | MCL_ONFAULT) covers this mapping;
+	 * say so explicitly, so it holds whenever the export is opened. */
+	if (policy.mlock && mlock2(e->map, s->size, MLOCK_ONFAULT)) {
+		log_err("export '%s': --mlock: %s", s->name, strerror(errno));
+		munmap(e->map, s->size);
+		e->map = NULL;
+		return -1;
+	}
+	e->mlocked = policy.mlock;
 	e->size = s->size;
+	atomic_fetch_add(&policy.mem_mapped, e->size);
+	return 0;
+}
+
+/* fallocate() on a block device wants whole logical blocks; a file takes
+ * any range, but is served the same way, so one code path is tested. */
+static uint32_t falloc_granularity(int fd, const struct stat *st)
+{
+	int bs = 0;
+
+	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKSSZGET, &bs) == 0 && bs > 0)
+		return (uint32_t)bs;
+	return st->st_blksize > 0 && st->st_blksize <= 65536
+	       ? (uint32_t)st->st_blksize : 4096;
+}
+
+/* ,preallocate: every block of the file reserved now, so a swap write
+ * never meets ENOSPC.  A block device has all its blocks already. */
+static int preallocate(struct nsd_export *e, const struct nsd_export_spec *s,
+		       const struct stat *st)
+{
+	int rc;
+
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	do {
+		rc = fallocate(e->fd, 0, 0, (off_t)e->size);
+	} while (rc && errno == EINTR);
+	if (rc) {
+		log_err("export '%s': preallocate %s: %s", s->name, s->path,
+			strerror(errno));
+		return -1;
+	}
+	e->preallocated = true;
 	return 0;
 }
 
@@ -108,7 +213,11 @@ static int open_file(struct nsd_export *e, const struct nsd_export_spec *s,
 			s->path);
 		return -1;
 	}
-	atomic_init(&e->punch_ok, true);
+	if (s->preallocate && !ro && preallocate(e, s, &st))
+		return -1;
+	e->zero_align = falloc_granularity(e->fd, &st);
+	/* Holes in a preallocated file would bring ENOSPC back. */
+	atomic_init(&e->punch_ok, !e->preallocated);
 	atomic_init(&e->zero_range_ok, true);
 	return 0;
 }
@@ -119,11 +228,14 @@ int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
 	int rc;
 
 	memset(e, 0, sizeof(*e));
+	pthread_mutex_init(&e->stats_lock, NULL);
 	e->fd = -1;
 	e->kind = s->kind;
 	e->read_only = ro;
 	e->name = strdup(s->name);
-	rc = s->kind == NSD_EXPORT_MEM ? open_mem(e, s) : open_file(e, s, ro);
+	rc = s->kind == NSD_EXPORT_MEM ? open_mem(e, s)
+	   : s->kind == NSD_EXPORT_RBD ? rbd_export_open(e, s, ro)
+	   : open_file(e, s, ro);
 	if (rc) {
 		export_close(e);
 		return -1;
@@ -149,12 +261,16 @@ int export_open(struct nsd_export *e, const struct nsd_export_spec *s, bool ro)
 
 void export_close(struct nsd_export *e)
 {
-	if (e->map)
+	rbd_export_close(e);
+	if (e->map) {
 		munmap(e->map, e->size);
+		atomic_fetch_sub(&policy.mem_mapped, e->size);
+	}
 	if (e->fd >= 0)
 		close(e->fd);
 	free(e->name);
 	free(e->description);
+	pthread_mutex_destroy(&e->stats_lock);
 	memset(e, 0, sizeof(*e));
 	e->fd = -1;
 }
@@ -176,11 +292,31 @@ uint16_t export_tflags(const struct nsd_export *e, bool structured)
 	return f;
 }
 
+/* A sync failed: from now on the export cannot promise durability. */
+static int latch_failure(struct nsd_export *e, int err)
+{
+	int none = 0;
+
+	if (atomic_compare_exchange_strong(&e->failed, &none, NBD_EIO))
+		log_err("export '%s': writeback failed (%s): every FLUSH and FUA write fails from now on, until the storage is repaired and SIGUSR2 clears it",
+			e->name, strerror(err));
+	return NBD_EIO;
+}
+
+void export_clear_failed(struct nsd_export *e)
+{
+	if (atomic_exchange(&e->failed, 0))
+		log_warn("export '%s': failed state cleared by the operator",
+			 e->name);
+}
+
 int export_sync(struct nsd_export *e)
 {
 	if (e->kind != NSD_EXPORT_FILE || e->read_only)
 		return 0;
-	return fdatasync(e->fd) ? nbd_errno(errno) : 0;
+	if (fdatasync(e->fd))
+		return latch_failure(e, errno);
+	return atomic_load(&e->failed);
 }
 
 /* Full-length pread/pwrite: a file export never returns short data. */
@@ -232,12 +368,19 @@ int export_try_read(struct nsd_export *e, void *buf, uint64_t off,
 int export_write(struct nsd_export *e, const void *buf, uint64_t off,
 		 uint32_t len, bool fua)
 {
+	int rc;
+
 	if (e->kind == NSD_EXPORT_MEM) {
 		memcpy(e->map + off, buf, len);
 		return 0;
 	}
-	return nbd_errno(-file_pio(e, (void *)buf, off, len, true,
-				   fua ? RWF_DSYNC : 0));
+	rc = file_pio(e, (void *)buf, off, len, true, fua ? RWF_DSYNC : 0);
+	if (!fua)
+		return nbd_errno(-rc);
+	/* RWF_DSYNC: an EIO is a failed writeback of this data or older. */
+	if (rc == -EIO)
+		return latch_failure(e, EIO);
+	return rc ? nbd_errno(-rc) : atomic_load(&e->failed);
 }
 
 int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
@@ -250,41 +393,43 @@ int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
 	return nbd_errno(-rc);
 }
 
-/* Give whole pages of a memory export back to the kernel; they read as 0. */
+/* Drop pages of a memory export; they read as zero afterwards.  Locked
+ * pages (--mlock) cannot be dropped: unlock the range, drop it, and lock
+ * it again as it is touched.  Returns whether the pages are gone. */
+static bool mem_drop(struct nsd_export *e, char *p, uint64_t len)
+{
+	bool ok;
+
+	if (!madvise(p, len, MADV_DONTNEED))
+		return true;
+	if (!e->mlocked || munlock(p, len))
+		return false;
+	ok = !madvise(p, len, MADV_DONTNEED);
+	if (mlock2(p, len, MLOCK_ONFAULT))
+		log_warn("export '%s': cannot lock released pages again: %s",
+			 e->name, strerror(errno));
+	return ok;
+}
+
+/* Give whole pages back to the kernel; with @zero the range reads as
+ * zero afterwards (pages that cannot be dropped are cleared). */
 static void mem_release(struct nsd_export *e, uint64_t off, uint64_t len,
-			bool zero_edges)
+			bool zero)
 {
 	uint64_t start = (off + PAGE - 1) & ~(PAGE - 1);
 	uint64_t end = (off + len) & ~(PAGE - 1);
 
 	if (start >= end) {
-		if (zero_edges)
+		if (zero)
 			memset(e->map + off, 0, len);
 		return;
 	}
-	if (zero_edges) {
+	if (zero) {
 		memset(e->map + off, 0, start - off);
 		memset(e->map + end, 0, off + len - end);
 	}
-	madvise(e->map + start, end - start, MADV_DONTNEED);
-}
-
-static int file_falloc(struct nsd_export *e, atomic_bool *ok, int mode,
-		       uint64_t off, uint64_t len);
-
-int export_trim(struct nsd_export *e, uint64_t off, uint64_t len, bool fua)
-{
-	int rc;
-
-	if (e->kind == NSD_EXPORT_MEM) {
-		mem_release(e, off, len, false);
-		return 0;
-	}
-	/* TRIM is a hint: without hole punching there is nothing to do. */
-	rc = file_falloc(e, &e->punch_ok, FALLOC_FL_PUNCH_HOLE, off, len);
-	if (rc > 0)
-		return rc;
-	return fua ? export_flush(e) : 0;
+	if (!mem_drop(e, e->map + start, end - start) && zero)
+		memset(e->map + start, 0, end - start);
 }
 
 static int file_write_zeroes(struct nsd_export *e, uint64_t off, uint64_t len)
@@ -318,6 +463,42 @@ static int file_falloc(struct nsd_export *e, atomic_bool *ok, int mode,
 	return -1;
 }
 
+/* file_falloc() over the whole blocks of the range (a block device
+ * refuses a partial one with EINVAL); with @zero the partial blocks at
+ * either end are written with zeroes, else (TRIM, a hint) left alone.
+ * Returns as file_falloc(). */
+static int file_falloc_blocks(struct nsd_export *e, atomic_bool *ok,
+			      int mode, uint64_t off, uint64_t len, bool zero)
+{
+	uint64_t a = e->zero_align;
+	uint64_t start = (off + a - 1) / a * a, end = (off + len) / a * a;
+	int rc;
+
+	if (start >= end)
+		return zero ? file_write_zeroes(e, off, len) : 0;
+	rc = file_falloc(e, ok, mode, start, end - start);
+	if (rc || !zero)
+		return rc;
+	rc = file_write_zeroes(e, off, start - off);
+	return rc ? rc : file_write_zeroes(e, end, off + len - end);
+}
+
+int export_trim(struct nsd_export *e, uint64_t off, uint64_t len, bool fua)
+{
+	int rc;
+
+	if (e->kind == NSD_EXPORT_MEM) {
+		mem_release(e, off, len, false);
+		return 0;
+	}
+	/* TRIM is a hint: without hole punching there is nothing to do. */
+	rc = file_falloc_blocks(e, &e->punch_ok, FALLOC_FL_PUNCH_HOLE, off,
+				len, false);
+	if (rc > 0)
+		return rc;
+	return fua ? export_flush(e) : 0;
+}
+
 int export_zero(struct nsd_export *e, uint64_t off, uint64_t len,
 		uint16_t flags)
 {
@@ -332,11 +513,11 @@ int export_zero(struct nsd_export *e, uint64_t off, uint64_t len,
 		return 0;
 	}
 	if (!(flags & NBD_CMD_FLAG_NO_HOLE))
-		rc = file_falloc(e, &e->punch_ok, FALLOC_FL_PUNCH_HOLE, off,
-				 len);
+		rc = file_falloc_blocks(e, &e->punch_ok, FALLOC_FL_PUNCH_HOLE,
+					off, len, true);
 	if (rc < 0)
-		rc = file_falloc(e, &e->zero_range_ok, FALLOC_FL_ZERO_RANGE,
-				 off, len);
+		rc = file_falloc_blocks(e, &e->zero_range_ok,
+					FALLOC_FL_ZERO_RANGE, off, len, true);
 	if (rc < 0 && (flags & NBD_CMD_FLAG_FAST_ZERO))
 		return NBD_ENOTSUP;
 	if (rc < 0)
@@ -350,7 +531,9 @@ int export_flush(struct nsd_export *e)
 {
 	if (e->kind == NSD_EXPORT_MEM)
 		return 0;
-	return fdatasync(e->fd) ? nbd_errno(errno) : 0;
+	if (fdatasync(e->fd))
+		return latch_failure(e, errno);
+	return atomic_load(&e->failed);
 }
 
 int export_cache(struct nsd_export *e, uint64_t off, uint64_t len)

@@ -11,6 +11,11 @@
 
 #include "netswapd.h"
 
+#define DENY_LOG_BURST 10	/* denials logged per window... */
+#define DENY_LOG_MS 10000	/* ...of this long */
+#define DENY_NAME_SHOWN 64	/* bytes of a denied name in the log */
+#define HS_SHUTDOWN_MS 1000	/* a negotiating client's last second */
+
 struct opt_handler {
 	uint32_t opt;
 	const char *name;
@@ -104,23 +109,58 @@ void hs_start(struct nsd_conn *c)
 	loop_mark_dirty(c->loop, c);
 }
 
-static struct nsd_export *find_export(struct nsd_server *srv,
-				      const uint8_t *name, uint32_t len)
+/* A denial is logged, but at most DENY_LOG_BURST lines in DENY_LOG_MS
+ * (from all loops together): a scanner must not flood the log. */
+static void log_denial(struct nsd_conn *c, const uint8_t *name, uint32_t len)
 {
-	for (int i = 0; i < srv->nexports; i++) {
-		struct nsd_export *e = &srv->exports[i];
+	static atomic_llong window_ms;
+	static atomic_uint logged, dropped;
+	long long w = atomic_load(&window_ms), now = loop_now_ms();
+	char shown[DENY_NAME_SHOWN + 1];
+	uint32_t n = len < DENY_NAME_SHOWN ? len : DENY_NAME_SHOWN;
 
-		if (strlen(e->name) == len && !memcmp(e->name, name, len))
-			return e;
+	if (now - w >= DENY_LOG_MS &&
+	    atomic_compare_exchange_strong(&window_ms, &w, now)) {
+		unsigned int d = atomic_exchange(&dropped, 0);
+
+		atomic_store(&logged, 0);
+		if (d)
+			log_warn("%u more access denials were not logged", d);
 	}
-	/* The empty name is the default export: the first one. */
-	return len == 0 && srv->nexports ? &srv->exports[0] : NULL;
+	if (atomic_fetch_add(&logged, 1) >= DENY_LOG_BURST) {
+		atomic_fetch_add(&dropped, 1);
+		return;
+	}
+	/* The name is the client's: printable bytes only, and not all. */
+	for (uint32_t i = 0; i < n; i++)
+		shown[i] = name[i] >= ' ' && name[i] < 0x7f ? (char)name[i] : '?';
+	shown[n] = '\0';
+	log_warn("%s: denied export '%s%s': not in its allow list", c->peer,
+		 shown, len > n ? "..." : "");
+}
+
+/* The entry @name names, if this peer may open it; else NULL and the
+ * reply for it in @err (unknown, or denied). */
+static const struct nsd_entry *lookup(struct nsd_conn *c,
+				      const struct nsd_catalog *cat,
+				      const uint8_t *name, uint32_t len,
+				      uint32_t *err)
+{
+	const struct nsd_entry *ent = catalog_find(cat, name, len);
+
+	*err = NBD_REP_ERR_UNKNOWN;
+	if (ent && !catalog_allows(ent, &c->who)) {
+		log_denial(c, name, len);
+		*err = NBD_REP_ERR_POLICY;
+		ent = NULL;
+	}
+	return ent;
 }
 
 static void enter_transmission(struct nsd_conn *c, struct nsd_export *e)
 {
 	c->phase = PHASE_TRANSMISSION;
-	c->exp = e;
+	c->exp = catalog_hold(e);	/* released by conn_destroy() */
 	c->tflags = export_tflags(e, c->structured);
 	c->deadline_ms = 0;
 	c->rx = RX_HDR;
@@ -132,32 +172,33 @@ static void opt_export_name(struct nsd_conn *c, const uint8_t *data,
 			    uint32_t len)
 {
 	struct nbd_export_name_reply r;
-	struct nsd_export *e = NULL;
+	struct nsd_catalog *cat = catalog_get(c->srv);
+	const struct nsd_entry *ent = NULL;
 	uint32_t zeroes = (c->client_flags & NBD_FLAG_C_NO_ZEROES)
 			  ? 0 : NBD_EXPORT_NAME_ZEROES;
-	uint8_t *p;
+	uint8_t *p = NULL;
+	uint32_t err;
 
 	if (len <= NBD_MAX_STRING && !memchr(data, 0, len))
-		e = find_export(c->srv, data, len);
-	if (!e) {
-		/* This option cannot report errors: the spec says hang up. */
-		conn_fail(c, "EXPORT_NAME of an unknown export");
-		return;
-	}
-	if (conn_reserve(c, e)) {
+		ent = lookup(c, cat, data, len, &err);
+	/* This option cannot report errors: the spec says hang up. */
+	if (!ent)
+		conn_fail(c, "EXPORT_NAME of an unknown or denied export");
+	else if (ent->exp->rbd && rbd_export_unavailable(ent->exp))
+		conn_fail(c, rbd_export_unavailable(ent->exp));
+	else if (conn_reserve(c, ent->exp))
 		conn_fail(c, "no memory left to reserve for another client");
-		return;
-	}
-	r.size = htobe64(e->size);
-	r.tflags = htobe16(export_tflags(e, c->structured));
-	p = out_room(c, sizeof(r) + zeroes);
-	if (!p) {
+	else if (!(p = out_room(c, sizeof(r) + zeroes)))
 		conn_fail(c, "handshake reply does not fit");
-		return;
-	}
+	if (conn_is_closing(c))
+		goto out;
+	r.size = htobe64(ent->exp->size);
+	r.tflags = htobe16(export_tflags(ent->exp, c->structured));
 	memcpy(p, &r, sizeof(r));
 	memset(p + sizeof(r), 0, zeroes);
-	enter_transmission(c, e);
+	enter_transmission(c, ent->exp);
+out:
+	catalog_put(c->srv, cat);
 }
 
 static void opt_abort(struct nsd_conn *c, const uint8_t *data, uint32_t len)
@@ -169,45 +210,67 @@ static void opt_abort(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 }
 
 /* LIST may not fit one buffer: it resumes from list_next once flushed. */
+/* One NBD_REP_SERVER; false if it does not fit the reply block now. */
+static bool list_one(struct nsd_conn *c, const struct nsd_entry *ent)
+{
+	uint32_t nlen = (uint32_t)strlen(ent->spec.name);
+	uint32_t dlen = (uint32_t)strlen(ent->description);
+	uint32_t plen = 4 + nlen + dlen;
+	uint32_t be;
+	uint8_t *p;
+
+	if (c->out_len + sizeof(struct nbd_opt_reply_hdr) + plen > HS_OUT_SIZE)
+		return false;
+	reply(c, NBD_REP_SERVER, NULL, 0);
+	p = out_room(c, plen);
+	if (!p)
+		return false;
+	/* Patch the header length: the payload was appended after it. */
+	be = htobe32(plen);
+	memcpy(p - 4, &be, 4);
+	be = htobe32(nlen);
+	memcpy(p, &be, 4);
+	memcpy(p + 4, ent->spec.name, nlen);
+	memcpy(p + 4 + nlen, ent->description, dlen);
+	return true;
+}
+
+/* LIST shows a peer only what it may open.  It may not fit one buffer: it
+ * resumes from list_next once flushed (from the catalog of that moment: a
+ * reload in between may show the next configuration's tail). */
 static void list_continue(struct nsd_conn *c)
 {
-	struct nsd_server *srv = c->srv;
+	struct nsd_catalog *cat = catalog_get(c->srv);
 
-	while (c->list_next < srv->nexports) {
-		struct nsd_export *e = &srv->exports[c->list_next];
-		uint32_t nlen = (uint32_t)strlen(e->name);
-		uint32_t dlen = e->description ? (uint32_t)strlen(e->description) : 0;
-		uint32_t plen = 4 + nlen + dlen;
-		uint32_t be = htobe32(nlen);
-		uint8_t *p;
+	for (; c->list_next < cat->n; c->list_next++) {
+		const struct nsd_entry *ent = &cat->ent[c->list_next];
 
-		if (c->out_len + sizeof(struct nbd_opt_reply_hdr) + plen > HS_OUT_SIZE)
-			return;		/* flushed, then resumed */
-		reply(c, NBD_REP_SERVER, NULL, 0);
-		p = out_room(c, plen);
-		if (!p)
-			return;
-		/* Patch the header length: the payload was appended after it. */
-		be = htobe32(plen);
-		memcpy(p - 4, &be, 4);
-		be = htobe32(nlen);
-		memcpy(p, &be, 4);
-		memcpy(p + 4, e->name, nlen);
-		if (dlen)
-			memcpy(p + 4 + nlen, e->description, dlen);
-		c->list_next++;
+		if (catalog_allows(ent, &c->who) && !list_one(c, ent))
+			goto out;	/* flushed, then resumed */
 	}
 	if (c->out_len + sizeof(struct nbd_opt_reply_hdr) > HS_OUT_SIZE)
-		return;		/* the ACK goes in the next block */
+		goto out;	/* the ACK goes in the next block */
 	reply(c, NBD_REP_ACK, NULL, 0);
 	c->hs = HS_OPT_HDR;
+out:
+	catalog_put(c->srv, cat);
 }
 
 static void opt_list(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 {
+	struct nsd_catalog *cat;
+	bool no_list;
+
 	(void)data;
 	if (len) {
 		reply_err(c, NBD_REP_ERR_INVALID, "LIST takes no data");
+		return;
+	}
+	cat = catalog_get(c->srv);
+	no_list = cat->no_list;
+	catalog_put(c->srv, cat);
+	if (no_list) {
+		reply_err(c, NBD_REP_ERR_POLICY, "LIST is disabled on this server");
 		return;
 	}
 	c->list_next = 0;
@@ -239,13 +302,36 @@ static void info_string(struct nsd_conn *c, uint16_t type, const char *s)
 	reply(c, NBD_REP_INFO, buf, 2 + n);
 }
 
+/* INFO's and GO's replies for an export the peer may open. */
+static void info_replies(struct nsd_conn *c, const struct nsd_entry *ent,
+			 bool want_name, bool want_desc)
+{
+	struct nbd_info_block_size bs;
+	struct nbd_info_export ie;
+
+	ie.type = htobe16(NBD_INFO_EXPORT);
+	ie.size = htobe64(ent->exp->size);
+	ie.tflags = htobe16(export_tflags(ent->exp, c->structured));
+	reply(c, NBD_REP_INFO, &ie, sizeof(ie));
+	if (want_name)
+		info_string(c, NBD_INFO_NAME, ent->spec.name);
+	if (want_desc)
+		info_string(c, NBD_INFO_DESCRIPTION, ent->description);
+	/* Always sent: clients that did not ask may ignore it. */
+	bs.type = htobe16(NBD_INFO_BLOCK_SIZE);
+	bs.min_block = htobe32(1);
+	bs.pref_block = htobe32(NBD_DEFAULT_PREF_BLOCK);
+	bs.max_payload = htobe32(c->srv->max_payload);
+	reply(c, NBD_REP_INFO, &bs, sizeof(bs));
+	reply(c, NBD_REP_ACK, NULL, 0);
+}
+
 static void opt_info_go(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 {
 	bool want_name = false, want_desc = false;
-	struct nbd_info_block_size bs;
-	struct nbd_info_export ie;
-	struct nsd_export *e;
-	uint32_t nlen;
+	const struct nsd_entry *ent;
+	struct nsd_catalog *cat;
+	uint32_t nlen, err;
 	uint16_t nreq;
 
 	if (len < 6 || (nlen = get32(data)) > len - 6) {
@@ -269,34 +355,25 @@ static void opt_info_go(struct nsd_conn *c, const uint8_t *data, uint32_t len)
 		want_name |= t == NBD_INFO_NAME;
 		want_desc |= t == NBD_INFO_DESCRIPTION;
 	}
-	e = find_export(c->srv, data + 4, nlen);
-	if (!e) {
-		reply_err(c, NBD_REP_ERR_UNKNOWN, "no such export");
-		return;
-	}
+	cat = catalog_get(c->srv);
+	ent = lookup(c, cat, data + 4, nlen, &err);
+	if (!ent)
+		reply_err(c, err, err == NBD_REP_ERR_POLICY ? "access denied"
+							    : "no such export");
+	/* An RBD gateway without the image's lock: the client tries the
+	 * next gateway. */
+	else if (ent->exp->rbd && rbd_export_unavailable(ent->exp))
+		reply_err(c, NBD_REP_ERR_UNKNOWN, rbd_export_unavailable(ent->exp));
 	/* Admission: only a client whose reserve is granted may start. */
-	if (c->opt == NBD_OPT_GO && conn_reserve(c, e)) {
+	else if (c->opt == NBD_OPT_GO && conn_reserve(c, ent->exp))
 		reply_err(c, NBD_REP_ERR_POLICY,
 			  "server full: no memory left to reserve for another client");
-		return;
+	else {
+		info_replies(c, ent, want_name, want_desc);
+		if (c->opt == NBD_OPT_GO && !conn_is_closing(c))
+			enter_transmission(c, ent->exp);
 	}
-	ie.type = htobe16(NBD_INFO_EXPORT);
-	ie.size = htobe64(e->size);
-	ie.tflags = htobe16(export_tflags(e, c->structured));
-	reply(c, NBD_REP_INFO, &ie, sizeof(ie));
-	if (want_name)
-		info_string(c, NBD_INFO_NAME, e->name);
-	if (want_desc && e->description)
-		info_string(c, NBD_INFO_DESCRIPTION, e->description);
-	/* Always sent: clients that did not ask may ignore it. */
-	bs.type = htobe16(NBD_INFO_BLOCK_SIZE);
-	bs.min_block = htobe32(1);
-	bs.pref_block = htobe32(NBD_DEFAULT_PREF_BLOCK);
-	bs.max_payload = htobe32(c->srv->max_payload);
-	reply(c, NBD_REP_INFO, &bs, sizeof(bs));
-	reply(c, NBD_REP_ACK, NULL, 0);
-	if (c->opt == NBD_OPT_GO && !conn_is_closing(c))
-		enter_transmission(c, e);
+	catalog_put(c->srv, cat);
 }
 
 static const struct opt_handler handlers[] = {
@@ -311,6 +388,15 @@ static const struct opt_handler handlers[] = {
 static void opt_dispatch(struct nsd_conn *c, const uint8_t *data)
 {
 	c->hs = HS_OPT_HDR;
+	if (atomic_load(&c->srv->shutting_down) && c->opt != NBD_OPT_ABORT) {
+		if (c->opt == NBD_OPT_EXPORT_NAME) {
+			conn_fail(c, "EXPORT_NAME while shutting down");
+			return;
+		}
+		reply_err(c, NBD_REP_ERR_SHUTDOWN, "server shutting down");
+		c->hs = HS_CLOSE_AFTER_FLUSH;
+		return;
+	}
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
 		if (handlers[i].opt == c->opt) {
 			handlers[i].fn(c, data, c->opt_len);
@@ -443,6 +529,18 @@ static int hs_step(struct nsd_conn *c)
 		return -1;
 	}
 	return -1;
+}
+
+/* The server stops: a negotiating client gets NBD_REP_ERR_SHUTDOWN for
+ * the option it has sent or sends within HS_SHUTDOWN_MS; then it is
+ * closed (check_timers), so it cannot hold the stop up. */
+void hs_shutdown(struct nsd_conn *c)
+{
+	int64_t soon = loop_now_ms() + HS_SHUTDOWN_MS;
+
+	if (!c->deadline_ms || c->deadline_ms > soon)
+		c->deadline_ms = soon;
+	loop_mark_ready(c->loop, c);
 }
 
 void hs_process(struct nsd_conn *c)

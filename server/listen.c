@@ -2,6 +2,7 @@
 /* Listening sockets: TCP (IPv4/IPv6) and Unix. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,24 +12,74 @@
 
 #include "netswapd.h"
 
-static int listen_unix(const char *path)
+/*
+ * Something is at @path already.  A socket nobody listens on (connect
+ * refused) is what a killed server leaves: remove it.  A live socket
+ * (EADDRINUSE) or anything else (EEXIST) stays, and the start fails.
+ */
+static int clear_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, rc, err;
+
+	if (lstat(sa->sun_path, &st))
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	err = errno;
+	close(fd);
+	if (rc == 0) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (err != ECONNREFUSED) {
+		errno = err;
+		return -1;
+	}
+	return unlink(sa->sun_path);
+}
+
+/* Created with no access for anyone but us (umask), then given its owner
+ * and mode, so it is never open wider than asked. */
+static int listen_unix(const char *path, const struct nsd_config *cfg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	mode_t old_mask;
+	int fd, rc, err;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	/* A stale socket from a killed server would block the restart. */
-	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
+	if (clear_stale(&sa))
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024)) {
+	old_mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	err = errno;
+	umask(old_mask);
+	if (rc) {
 		close(fd);
+		errno = err;
 		return -1;
 	}
+	if ((cfg->socket_uid != (uid_t)-1 || cfg->socket_gid != (gid_t)-1) &&
+	    chown(path, cfg->socket_uid, cfg->socket_gid))
+		goto fail;
+	if (chmod(path, cfg->socket_mode) || listen(fd, 1024))
+		goto fail;
 	return fd;
+fail:
+	err = errno;
+	close(fd);
+	unlink(path);
+	errno = err;
+	return -1;
 }
 
 static int listen_tcp(const struct nsd_listen_spec *ls)
@@ -53,9 +104,10 @@ static int listen_tcp(const struct nsd_listen_spec *ls)
 	return fd;
 }
 
-int listen_open(const struct nsd_listen_spec *ls, int *fd_out)
+int listen_open(const struct nsd_listen_spec *ls, const struct nsd_config *cfg,
+		int *fd_out)
 {
-	*fd_out = ls->is_unix ? listen_unix(ls->path) : listen_tcp(ls);
+	*fd_out = ls->is_unix ? listen_unix(ls->path, cfg) : listen_tcp(ls);
 	return *fd_out < 0 ? -1 : 0;
 }
 

@@ -8,6 +8,7 @@
  * iteration in one batch per connection.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -28,6 +29,14 @@ int64_t loop_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint32_t loop_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 int loop_init(struct nsd_loop *l, struct nsd_server *srv, unsigned int id)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -46,8 +55,14 @@ int loop_init(struct nsd_loop *l, struct nsd_server *srv, unsigned int id)
 	return 0;
 }
 
+static void answer_snapshot(struct nsd_loop *l, struct nsd_snapshot *s);
+
 void loop_destroy(struct nsd_loop *l)
 {
+	if (l->snapshot) {	/* a scrape that raced with the stop */
+		answer_snapshot(l, l->snapshot);
+		l->snapshot = NULL;
+	}
 	if (l->epfd > 0)
 		close(l->epfd);
 	if (l->evfd > 0)
@@ -189,6 +204,7 @@ static void take_inbox(struct nsd_loop *l)
 {
 	struct nsd_conn *conns;
 	struct nsd_req *done;
+	struct nsd_snapshot *snap;
 	bool pool_wake, stop;
 	uint64_t v;
 
@@ -199,6 +215,8 @@ static void take_inbox(struct nsd_loop *l)
 	done = l->completions;
 	pool_wake = l->pool_wake;
 	stop = l->stop_requested;
+	snap = l->snapshot;
+	l->snapshot = NULL;
 	l->new_conns = NULL;
 	l->completions = NULL;
 	l->pool_wake = false;
@@ -212,7 +230,7 @@ static void take_inbox(struct nsd_loop *l)
 				 1000LL * l->srv->cfg->handshake_timeout;
 		conn_attach(c, l);
 		if (l->stopping)
-			conn_fail(c, NULL);
+			hs_shutdown(c);
 	}
 	while (done) {
 		struct nsd_req *r = done;
@@ -235,20 +253,23 @@ static void take_inbox(struct nsd_loop *l)
 	}
 	if (stop && !l->stopping)
 		loop_begin_stop(l);
+	if (snap)
+		answer_snapshot(l, snap);
 }
 
 void loop_begin_stop(struct nsd_loop *l)
 {
 	l->stopping = true;
 	l->stop_deadline_ms = loop_now_ms() + SHUTDOWN_GRACE_MS;
+	l->next_tick_ms = 0;	/* idle clients are closed at once */
 	for (struct nsd_conn *c = l->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->phase == PHASE_HANDSHAKE) {
-			conn_fail(c, NULL);
+			hs_shutdown(c);	/* NBD_REP_ERR_SHUTDOWN */
 			continue;
 		}
 		/* Requests already read are finished and answered, later ones
-		 * get ESHUTDOWN; a quiet client is closed (conn_process). */
+		 * get ESHUTDOWN; a quiet client is closed (check_timers). */
 		loop_mark_ready(l, c);
 	}
 }
@@ -271,6 +292,8 @@ static void check_timers(struct nsd_loop *l, int64_t now)
 		else if (c->closing == CONN_LINGERING &&
 			 now >= c->linger_until_ms)
 			conn_fail(c, NULL);	/* it had its chance to close */
+		else if (l->stopping)
+			conn_drain_if_quiet(c, now);
 		else if (c->phase == PHASE_HANDSHAKE && c->deadline_ms &&
 			 now >= c->deadline_ms)
 			conn_fail(c, "handshake timed out");
@@ -301,6 +324,9 @@ static void run_ready(struct nsd_loop *l)
 
 static void run_dirty(struct nsd_loop *l)
 {
+	/* Replies sent from here on were sent now (their latency). */
+	if (l->dirty)
+		l->now_us = loop_now_us();
 	/* Flushing frees slots and resumes readers, which may queue more. */
 	while (l->dirty) {
 		struct nsd_conn *c = l->dirty;
@@ -328,6 +354,7 @@ int loop_run_once(struct nsd_loop *l, int timeout_ms)
 	if (n < 0 && errno != EINTR)
 		return -1;
 	l->now_ms = loop_now_ms();
+	l->now_us = loop_now_us();
 	for (int i = 0; i < n; i++) {
 		struct nsd_conn *c = evs[i].data.ptr;
 		uint32_t e = evs[i].events;
@@ -387,4 +414,103 @@ void loop_join(struct nsd_loop *l)
 	if (l->started)
 		pthread_join(l->thread, NULL);
 	l->started = false;
+}
+
+/* ---- scrapes: counters copied on the loop's own thread ---- */
+
+static void snapshot_put_locked(struct nsd_snapshot *s)
+{
+	bool last = --s->refs == 0;
+
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->done);
+	free(s->v);
+	free(s);
+}
+
+void loop_snapshot_put(struct nsd_snapshot *s)
+{
+	pthread_mutex_lock(&s->lock);
+	snapshot_put_locked(s);
+}
+
+static void add_sample(struct nsd_snapshot *s, const struct nsd_conn *c)
+{
+	struct nsd_conn_sample *x;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		void *v = realloc(s->v, cap * sizeof(*s->v));
+
+		if (!v)
+			return;		/* a scrape without this one */
+		s->v = v;
+		s->cap = cap;
+	}
+	x = &s->v[s->n++];
+	x->exp = c->exp;
+	snprintf(x->peer, sizeof(x->peer), "%s", c->peer);
+	snprintf(x->export, sizeof(x->export), "%s", c->exp->name);
+	x->stats = c->stats;
+}
+
+static void answer_snapshot(struct nsd_loop *l, struct nsd_snapshot *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct nsd_conn *c = l->conns; c && !s->closed; c = c->next)
+		if (c->phase == PHASE_TRANSMISSION && c->exp)
+			add_sample(s, c);
+	if (--s->pending == 0)
+		pthread_cond_signal(&s->done);
+	snapshot_put_locked(s);
+}
+
+struct nsd_snapshot *loop_snapshot(struct nsd_server *srv, int timeout_ms)
+{
+	struct nsd_snapshot *s = calloc(1, sizeof(*s));
+	struct timespec until;
+	pthread_condattr_t ca;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->done, &ca);
+	pthread_condattr_destroy(&ca);
+	s->refs = 1;
+	for (unsigned int i = 0; i < srv->nloops; i++) {
+		struct nsd_loop *l = &srv->loops[i];
+		bool posted = false;
+
+		pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&l->lock);
+		if (!l->snapshot) {	/* else another scrape is asking */
+			l->snapshot = s;
+			s->pending++;
+			s->refs++;
+			posted = true;
+		}
+		pthread_mutex_unlock(&l->lock);
+		pthread_mutex_unlock(&s->lock);
+		if (posted)
+			loop_wake(l);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->pending &&
+	       pthread_cond_timedwait(&s->done, &s->lock, &until) == 0)
+		;
+	s->closed = true;	/* a late loop adds nothing now */
+	pthread_mutex_unlock(&s->lock);
+	return s;
 }

@@ -37,7 +37,7 @@
 
 #include "options.h"
 
-enum nsd_export_kind { NSD_EXPORT_MEM, NSD_EXPORT_FILE };
+enum nsd_export_kind { NSD_EXPORT_MEM, NSD_EXPORT_FILE, NSD_EXPORT_RBD };
 
 struct nsd_listen_spec {
 	bool is_unix;
@@ -125,6 +125,7 @@ struct nsd_config {
 	int nallow;
 	uid_t socket_uid;	/* --socket-owner; (uid_t)-1 = unchanged */
 	gid_t socket_gid;
+	struct nsd_listen_spec metrics;	/* --metrics; addrlen 0 = none */
 	NSD_OPTIONS(NSD_FIELD)	/* every other option: options.h */
 };
 
@@ -159,6 +160,8 @@ int export_spec_parse_id(const char *s, unsigned int *out);
  * mode): then a reload keeps the open export and changes only access. */
 bool export_spec_same_backing(const struct nsd_export_spec *a,
 			      const struct nsd_export_spec *b);
+int export_spec_dup(struct nsd_export_spec *to,
+		    const struct nsd_export_spec *from);
 
 /* ---- cidr.c ---- */
 int cidr_parse(const char *s, struct nsd_cidr *out);
@@ -167,9 +170,75 @@ bool cidr_allowed(const struct nsd_cidr *list, int n, const struct sockaddr *sa)
 
 /* ---- log.c ---- */
 extern bool log_quiet;
+/* Before the first line: --syslog, else stderr (the journal's, if so). */
+void log_init(bool use_syslog);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- metrics.c: what was served ---- */
+
+#define NSD_STAT_CMDS 8		/* NBD_CMD_READ..WRITE_ZEROES, then other */
+#define NSD_STAT_ERRS 9		/* the spec's errors (metrics.c), then other */
+#define NSD_STAT_LAT 19		/* latency buckets: <= 8 us << i, then +Inf */
+
+/* Counters of answered requests.  One writer each (a connection's loop
+ * thread), no atomics or locks on the request path: a scrape asks every
+ * loop for a copy (loop_snapshot) and adds them up. */
+struct nsd_io_stats {
+	uint64_t requests[NSD_STAT_CMDS];
+	uint64_t errors[NSD_STAT_ERRS];
+	uint64_t bytes_read, bytes_written;	/* READ/WRITE payloads */
+	uint64_t latency[NSD_STAT_LAT];	/* header read to reply sent */
+	uint64_t latency_us;		/* their sum */
+};
+
+void stats_add(struct nsd_io_stats *to, const struct nsd_io_stats *from);
+
+/* The errors a reply may carry, in the order of nsd_io_stats.errors. */
+#define NSD_STAT_ERR_LIST(X)						\
+	X(NBD_EPERM, "EPERM") X(NBD_EIO, "EIO") X(NBD_ENOMEM, "ENOMEM")	\
+	X(NBD_EINVAL, "EINVAL") X(NBD_ENOSPC, "ENOSPC")			\
+	X(NBD_EOVERFLOW, "EOVERFLOW") X(NBD_ENOTSUP, "ENOTSUP")		\
+	X(NBD_ESHUTDOWN, "ESHUTDOWN")
+
+static inline unsigned int stats_err_slot(uint32_t err)
+{
+	unsigned int slot = 0;
+
+#define NSD_ERR_SLOT(e, name) if (err == (e)) return slot; slot++;
+	NSD_STAT_ERR_LIST(NSD_ERR_SLOT)
+#undef NSD_ERR_SLOT
+	return slot;		/* other */
+}
+
+/* --metrics ADDR:PORT: Prometheus text at /metrics, served by its own
+ * thread (libmicrohttpd).  NULL with a logged reason if it cannot start;
+ * prints "metrics http://ADDR:PORT/metrics" on stdout when it can. */
+struct nsd_server;
+struct nsd_metrics;
+struct nsd_metrics *metrics_start(struct nsd_server *srv,
+				  const struct nsd_listen_spec *where);
+void metrics_stop(struct nsd_metrics *m);
+
+/* ---- systemd.c: running as a daemon ---- */
+
+/* sd_notify: @state ("READY=1", "STOPPING=1", NULL) and a STATUS= line
+ * from @fmt (NULL: none).  Nothing happens outside a service manager. */
+void service_notify(const char *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Listening sockets passed by socket activation (LISTEN_FDS): how many
+ * (0: none), or -1 after logging why they cannot be served. */
+struct nsd_passed_socket {
+	int fd;
+	bool is_unix;
+	char desc[128];		/* ADDR:PORT or unix:PATH */
+};
+int service_passed_sockets(struct nsd_passed_socket *out, int max);
+
+/* --user/--group (NULL: unchanged).  0, or -1 after logging why. */
+int service_drop_privileges(const char *user, const char *group);
 
 /* ---- export.c: what is served ---- */
 
@@ -181,9 +250,24 @@ struct nsd_export {
 	bool read_only;
 	int fd;			/* file exports */
 	char *map;		/* memory exports: the whole export, sparse */
+	bool mlocked;		/* mem: its pages are locked as touched */
+	bool preallocated;	/* file: blocks reserved, never punched */
+	uint32_t zero_align;	/* file: fallocate's granularity */
 	atomic_bool zero_range_ok;	/* file: FALLOC_FL_ZERO_RANGE works */
 	atomic_bool punch_ok;		/* file: FALLOC_FL_PUNCH_HOLE works */
+	struct nsd_rbd *rbd;		/* rbd exports (rbd.c) */
+	/* A writeback error, latched (its NBD error; 0 = none): every later
+	 * FLUSH and FUA write fails until export_clear_failed(). */
+	atomic_int failed;
+	/* What its closed connections were served (metrics). */
+	pthread_mutex_t stats_lock;
+	struct nsd_io_stats stats_closed;
 };
+
+/* Before the first export_open(): --overcommit and --mlock. */
+void export_set_policy(bool overcommit, bool mlock);
+/* The operator's word that the storage is sound again (SIGUSR2). */
+void export_clear_failed(struct nsd_export *e);
 
 int export_open(struct nsd_export *e, const struct nsd_export_spec *spec,
 		bool read_only);
@@ -205,6 +289,71 @@ int export_try_read(struct nsd_export *e, void *buf, uint64_t off,
 		    uint32_t len);
 int export_try_write(struct nsd_export *e, const void *buf, uint64_t off,
 		     uint32_t len);
+
+/* ---- rbd.c: Ceph RBD images through librbd (built with NSD_HAVE_RBD) ---- */
+
+struct nsd_req;
+struct nsd_rbd_target {
+	char pool[128], ns[128], image[128];
+	char conf[4096], id[64];	/* "": librados' defaults */
+};
+/* The text after "rbd:": POOL/[NAMESPACE/]IMAGE[,conf=PATH][,id=USER]. */
+int rbd_spec_parse(const char *s, struct nsd_rbd_target *t, char *why,
+		   size_t len);
+/* Connect, open the image (sets e->size), take its exclusive lock or
+ * stand by.  0, or -1 after logging why. */
+int rbd_export_open(struct nsd_export *e, const struct nsd_export_spec *s,
+		    bool ro);
+void rbd_export_close(struct nsd_export *e);
+/* NULL while this gateway serves the image, else why not (for a client
+ * that asks to open it). */
+const char *rbd_export_unavailable(const struct nsd_export *e);
+/* Loop thread: start a request on librbd; it comes back through
+ * loop_post_completion(). */
+void rbd_submit(struct nsd_req *r);
+
+/* ---- catalog.c: the exports clients may open, swapped whole on reload ---- */
+
+/* Who is asking, for the access checks (set by server_accept). */
+struct nsd_peer {
+	struct sockaddr_storage addr;	/* TCP peers */
+	bool is_unix;
+	bool has_cred;			/* Unix: SO_PEERCRED answered */
+	uid_t uid;
+};
+
+struct nsd_entry {
+	struct nsd_export_spec spec;	/* its own copy: name, access... */
+	char *description;		/* what INFO and LIST show */
+	struct nsd_export *exp;		/* holds a reference */
+};
+
+struct nsd_catalog {
+	atomic_uint refs;
+	bool no_list;			/* --no-list */
+	int n;
+	struct nsd_entry ent[NSD_MAX_EXPORTS];
+};
+
+struct nsd_server;
+int catalog_init(struct nsd_server *srv);
+void catalog_destroy(struct nsd_server *srv);
+/* Main thread: a catalog for @cfg (NULL: an export failed, logged, and
+ * nothing changed), then swap it in. */
+struct nsd_catalog *catalog_build(struct nsd_server *srv,
+				  const struct nsd_config *cfg);
+void catalog_publish(struct nsd_server *srv, struct nsd_catalog *cat);
+int catalog_reap(struct nsd_server *srv);	/* failed syncs */
+/* Any thread: the current catalog, held until put. */
+struct nsd_catalog *catalog_get(struct nsd_server *srv);
+void catalog_put(struct nsd_server *srv, struct nsd_catalog *cat);
+const struct nsd_entry *catalog_find(const struct nsd_catalog *cat,
+				     const void *name, size_t len);
+bool catalog_allows(const struct nsd_entry *ent, const struct nsd_peer *who);
+/* A connection's reference to its export (taken at GO, released by
+ * conn_destroy). */
+struct nsd_export *catalog_hold(struct nsd_export *e);
+void catalog_release(struct nsd_server *srv, struct nsd_export *e);
 
 /* ---- request.c / conn.c: connections and their requests ---- */
 
@@ -228,6 +377,7 @@ struct nsd_req {
 	const char *msg;	/* structured error message (static) */
 	uint8_t hdr_len;
 	uint8_t hdr[32];	/* reply header, built at completion */
+	uint32_t t_read_us;	/* when its header was read (metrics) */
 };
 
 enum conn_phase { PHASE_HANDSHAKE, PHASE_TRANSMISSION };
@@ -287,6 +437,7 @@ struct nsd_conn {
 	int64_t deadline_ms;	/* handshake must finish by then (0 = none) */
 	int64_t linger_until_ms;	/* CONN_LINGERING ends then at the latest */
 	char peer[80];
+	struct nsd_peer who;	/* for the access checks */
 
 	/* handshake */
 	uint8_t hs;
@@ -329,6 +480,7 @@ struct nsd_conn {
 	int64_t rx_progress_ms;	/* last payload bytes received */
 	uint64_t txq_bytes;
 	uint64_t pool_held;	/* payload bytes held, for the quota */
+	struct nsd_io_stats stats;	/* written by its loop only */
 
 	uint32_t rx_start, rx_end;
 	uint8_t rxbuf[CONN_RXBUF];
@@ -358,6 +510,8 @@ void conn_drain(struct nsd_conn *c);
  * lingering, aborted -> closed.  Called wherever something may have been
  * the last request, reply or payload in flight. */
 void conn_close_if_drained(struct nsd_conn *c);
+/* While stopping: drain a client that has fallen silent (loop tick). */
+void conn_drain_if_quiet(struct nsd_conn *c, int64_t now);
 static inline bool conn_is_closing(const struct nsd_conn *c)
 {
 	return c->closing != CONN_OPEN;
@@ -376,6 +530,8 @@ size_t conn_take_staged(struct nsd_conn *c, void *dst, size_t len);
 /* handshake.c */
 void hs_start(struct nsd_conn *c);
 void hs_process(struct nsd_conn *c);
+/* Shutdown: answer the next option with NBD_REP_ERR_SHUTDOWN, then close. */
+void hs_shutdown(struct nsd_conn *c);
 
 /* request.c */
 /* Returns 1 if consumed, 0 if the header must wait (memory), -1 if fatal. */
@@ -412,12 +568,17 @@ struct nsd_loop {
 	int64_t stop_deadline_ms;
 	int64_t next_tick_ms;
 	int64_t now_ms;			/* at the last wake-up */
+	uint32_t now_us;		/* likewise, wrapping (latencies) */
+	struct nsd_snapshot *snapshot;	/* inbox: a scrape waits for it */
 };
 
 struct nsd_server {
 	struct nsd_config *cfg;
-	struct nsd_export exports[NSD_MAX_EXPORTS];
-	int nexports;
+	struct nsd_catalog *catalog;	/* catalog.c: what clients may open */
+	pthread_mutex_t catalog_lock;	/* the pointer, held and retired */
+	struct nsd_held *held;		/* every open export */
+	struct nsd_held *retired;	/* to close on the main thread */
+	int reap_fd;			/* eventfd: retired is not empty */
 	struct arena *arena;
 	uint32_t max_payload;
 	uint64_t conn_pool_quota;	/* request buffers one conn may hold */
@@ -452,6 +613,31 @@ void loop_mark_dirty(struct nsd_loop *l, struct nsd_conn *c);
 void loop_wait_pool(struct nsd_loop *l, struct nsd_conn *c);
 void loop_bury(struct nsd_loop *l, struct nsd_conn *c);
 int64_t loop_now_ms(void);
+uint32_t loop_now_us(void);
+
+/* A scrape's copy of every connection in transmission. */
+struct nsd_conn_sample {
+	const struct nsd_export *exp;	/* compared, never followed */
+	char peer[80];
+	char export[128];		/* its name, cut if longer */
+	struct nsd_io_stats stats;
+};
+
+struct nsd_snapshot {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	unsigned int pending;		/* loops yet to answer */
+	unsigned int refs;		/* the scraper and every loop */
+	bool closed;			/* the scraper stopped waiting */
+	struct nsd_conn_sample *v;
+	size_t n, cap;
+};
+
+/* Any thread: ask every loop for its connections' counters, wait for the
+ * answers (at most @timeout_ms), and return them; loop_snapshot_put()
+ * when done. */
+struct nsd_snapshot *loop_snapshot(struct nsd_server *srv, int timeout_ms);
+void loop_snapshot_put(struct nsd_snapshot *s);
 
 /* ---- workers.c: blocking file I/O off the event loops ---- */
 struct nsd_workers *workers_start(unsigned int n);
@@ -461,7 +647,10 @@ void workers_stop(struct nsd_workers *w);
 void req_execute_blocking(struct nsd_req *r);
 
 /* ---- listen.c: listening sockets and admission ---- */
-int listen_open(const struct nsd_listen_spec *ls, int *fd_out);
+/* Unix sockets: a stale one is replaced, a live one or another file is
+ * not (EADDRINUSE, EEXIST); --socket-mode and --socket-owner apply. */
+int listen_open(const struct nsd_listen_spec *ls, const struct nsd_config *cfg,
+		int *fd_out);
 void listen_describe(int fd, bool is_unix, const char *path, char *buf,
 		     size_t len);
 void sockaddr_describe(const struct sockaddr *sa, char *host, size_t hlen,
@@ -473,6 +662,6 @@ int server_init(struct nsd_server *srv, struct nsd_config *cfg);
 void server_destroy(struct nsd_server *srv);
 int server_start_loops(struct nsd_server *srv);
 void server_accept(struct nsd_server *srv, int fd, const struct sockaddr *sa);
-void server_shutdown(struct nsd_server *srv);
+int server_shutdown(struct nsd_server *srv);	/* failed syncs */
 
 #endif /* NETSWAPD_H */

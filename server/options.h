@@ -78,16 +78,31 @@ X(UINT, tcp_keepalive_count, "tcp-keepalive-count", "N", 1, 127, 5, 0,	\
 X(UINT, tcp_user_timeout, "tcp-user-timeout", "S", 0, 86400, 60, 0,	\
   "drop a TCP client that has not acknowledged data sent to it for S "	\
   "seconds (TCP_USER_TIMEOUT; 0 = the kernel's retries)")		\
+X(FN, opt_metrics, "metrics", "ADDR:PORT", 0, 0, 0, 0,			\
+  "serve Prometheus metrics at http://ADDR:PORT/metrics (port 0 "	\
+  "picks a free port)")							\
 X(MODE, socket_mode, "socket-mode", "MODE", 0, 0777, 0600, 0,		\
   "permissions of Unix sockets (octal)")				\
 X(FN, opt_socket_owner, "socket-owner", "USER[:GROUP]", 0, 0, 0, 0,	\
   "owner of Unix sockets (default: the server's user)")		\
 X(FLAG, mlock, "mlock", NULL, 0, 1, 0, 0,				\
-  "lock the server's memory as it is touched (MCL_ONFAULT)")		\
+  "lock the server's memory as it is touched (MCL_ONFAULT), memory "	\
+  "exports included")							\
+X(FLAG, overcommit, "overcommit", NULL, 0, 1, 0, 0,			\
+  "serve memory exports larger together than the available RAM and "	\
+  "swap (refused by default)")						\
 X(STR, pidfile, "pidfile", "PATH", 0, 0, 0, 0,			\
   "write the process ID to PATH once listening")			\
 X(FLAG, quiet, "quiet", NULL, 0, 1, 0, 0,				\
   "log errors and warnings only")					\
+X(FLAG, syslog, "syslog", NULL, 0, 1, 0, 0,				\
+  "log to syslog (daemon facility) instead of standard error; under "	\
+  "systemd standard error is the journal, with priorities")		\
+X(STR, user, "user", "USER", 0, 0, 0, 0,				\
+  "once listening with the exports open, run as USER (name or "	\
+  "number); the group is the user's unless --group")			\
+X(STR, group, "group", "GROUP", 0, 0, 0, 0,				\
+  "once listening with the exports open, run as GROUP")		\
 X(FN, opt_help, "help", NULL, 0, 0, 0, OPT_CLI,				\
   "print this and exit")						\
 X(FN, opt_version, "version", NULL, 0, 0, 0, OPT_CLI,			\

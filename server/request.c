@@ -148,20 +148,55 @@ static void build_reply(struct nsd_req *r)
 	}
 }
 
+/*
+ * Only errors the spec allows for the command reach the client: EOVERFLOW
+ * belongs to a READ with DF, ENOTSUP to a WRITE_ZEROES with FAST_ZERO,
+ * and ENOMEM should never be sent.  What the OS said otherwise becomes
+ * EINVAL (the request cannot be done) or EIO (it failed).
+ */
+static uint32_t spec_error(const struct nsd_req *r, uint32_t error)
+{
+	switch (error) {
+	case 0:
+	case NBD_EPERM:
+	case NBD_EIO:
+	case NBD_EINVAL:
+	case NBD_ENOSPC:
+	case NBD_ESHUTDOWN:
+		return error;
+	case NBD_EOVERFLOW:
+		return r->type == NBD_CMD_READ && (r->flags & NBD_CMD_FLAG_DF)
+		       ? error : NBD_EINVAL;
+	case NBD_ENOTSUP:
+		return r->type == NBD_CMD_WRITE_ZEROES &&
+		       (r->flags & NBD_CMD_FLAG_FAST_ZERO) ? error : NBD_EINVAL;
+	default:
+		return NBD_EIO;
+	}
+}
+
 /* The request is done (or failed): queue its reply. */
 static void complete(struct nsd_req *r, uint32_t error)
 {
-	r->error = error;
+	r->error = spec_error(r, error);
 	build_reply(r);
 	conn_queue_reply(r->conn, r);
 }
 
 void req_finish(struct nsd_req *r)
 {
-	if (r->conn->closing >= CONN_ABORTED)
-		conn_release_req(r->conn, r);
-	else
-		complete(r, r->error);
+	struct nsd_conn *c = r->conn;
+	uint32_t error = r->error;
+
+	if (c->closing >= CONN_ABORTED) {
+		conn_release_req(c, r);
+		return;
+	}
+	complete(r, error);
+	/* The export stopped serving (an RBD gateway lost its lock): the
+	 * client goes elsewhere. */
+	if (error == NBD_ESHUTDOWN)
+		conn_drain(c);
 }
 
 /* Runs on a worker thread: everything here may block. */
@@ -170,6 +205,13 @@ void req_execute_blocking(struct nsd_req *r)
 	struct nsd_export *e = r->conn->exp;
 	bool fua = r->flags & NBD_CMD_FLAG_FUA;
 
+	/* The server stops: what has not started does not start. */
+	if (atomic_load_explicit(&r->conn->srv->shutting_down,
+				 memory_order_relaxed)) {
+		r->error = NBD_ESHUTDOWN;
+		loop_post_completion(r->conn->loop, r);
+		return;
+	}
 	switch (r->type) {
 	case NBD_CMD_READ:
 		r->error = (uint32_t)export_read(e, r->buf, r->offset,
@@ -210,6 +252,10 @@ void req_payload_done(struct nsd_conn *c, struct nsd_req *r)
 	(void)c;
 	if (r->error || r->conn->exp->kind == NSD_EXPORT_MEM) {
 		complete(r, r->error);
+		return;
+	}
+	if (r->conn->exp->kind == NSD_EXPORT_RBD) {
+		rbd_submit(r);
 		return;
 	}
 	if (r->flags & NBD_CMD_FLAG_FUA) {
@@ -293,7 +339,7 @@ static void run_file(struct nsd_conn *c, struct nsd_req *r)
 
 static bool needs_buffer(const struct nsd_conn *c, const struct nsd_req *r)
 {
-	return c->exp->kind == NSD_EXPORT_FILE && !r->error && r->len &&
+	return c->exp->kind != NSD_EXPORT_MEM && !r->error && r->len &&
 	       (r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE);
 }
 
@@ -333,6 +379,7 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 	r = conn_get_req(c);
 	if (!r)
 		return 0;
+	r->t_read_us = c->loop->now_us;
 	r->cookie = be64toh(h->cookie);
 	r->offset = be64toh(h->offset);
 	r->len = be32toh(h->len);
@@ -359,6 +406,8 @@ int req_dispatch(struct nsd_conn *c, const struct nbd_req_hdr *h)
 		refuse(c, r);
 	else if (c->exp->kind == NSD_EXPORT_MEM)
 		run_mem(c, r);
+	else if (c->exp->kind == NSD_EXPORT_RBD && r->type != NBD_CMD_WRITE)
+		rbd_submit(r);	/* librbd runs it, the loop answers it */
 	else
 		run_file(c, r);
 	return 1;

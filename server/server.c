@@ -3,6 +3,7 @@
  * accepted sockets; graceful shutdown. */
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -77,12 +78,9 @@ int server_init(struct nsd_server *srv, struct nsd_config *cfg)
 
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = cfg;
-	for (int i = 0; i < cfg->nexports; i++) {
-		if (export_open(&srv->exports[i], &cfg->exports[i],
-				cfg->exports[i].read_only))
-			goto fail;
-		srv->nexports++;
-	}
+	srv->reap_fd = -1;
+	if (catalog_init(srv) || !(srv->catalog = catalog_build(srv, cfg)))
+		goto fail;
 	if (ap.max_owners > ARENA_MAX_OWNERS)
 		ap.max_owners = ARENA_MAX_OWNERS;
 	srv->arena = arena_create(&ap);
@@ -128,9 +126,7 @@ void server_destroy(struct nsd_server *srv)
 	if (srv->arena)
 		arena_destroy(srv->arena);
 	srv->arena = NULL;
-	for (int i = 0; i < srv->nexports; i++)
-		export_close(&srv->exports[i]);
-	srv->nexports = 0;
+	catalog_destroy(srv);
 }
 
 int server_start_loops(struct nsd_server *srv)
@@ -139,6 +135,27 @@ int server_start_loops(struct nsd_server *srv)
 		if (loop_start(&srv->loops[i]))
 			return -1;
 	return 0;
+}
+
+/* Who the peer is, for the access checks at OPT_GO/INFO/EXPORT_NAME. */
+static void identify(struct nsd_conn *c, int fd, const struct sockaddr *sa)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	memset(&c->who, 0, sizeof(c->who));
+	c->who.is_unix = sa->sa_family == AF_UNIX;
+	if (!c->who.is_unix) {
+		memcpy(&c->who.addr, sa, sa->sa_family == AF_INET6
+		       ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		return;
+	}
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		c->who.has_cred = true;
+		c->who.uid = cred.uid;
+		snprintf(c->peer, sizeof(c->peer), "unix(uid %u, pid %d)",
+			 (unsigned int)cred.uid, (int)cred.pid);
+	}
 }
 
 /* Admission: --allow, --max-connections, then round-robin over loops. */
@@ -168,14 +185,19 @@ void server_accept(struct nsd_server *srv, int fd, const struct sockaddr *sa)
 		close(fd);
 		return;
 	}
+	identify(c, fd, sa);
 	atomic_fetch_add(&srv->nconns, 1);
 	loop_add_conn(&srv->loops[srv->next_loop++ % srv->nloops], c);
 }
 
 /* Loops finish what they read, then exit; the workers drain last, since
- * loops wait for the requests the workers still hold. */
-void server_shutdown(struct nsd_server *srv)
+ * loops wait for the requests the workers still hold.  Then every export
+ * is synced.  Returns how many syncs failed (the exit status says so). */
+int server_shutdown(struct nsd_server *srv)
 {
+	struct nsd_catalog *cat = srv->catalog;
+	int failed = 0;
+
 	atomic_store(&srv->shutting_down, true);
 	for (unsigned int i = 0; i < srv->nloops; i++)
 		loop_stop(&srv->loops[i]);
@@ -183,8 +205,12 @@ void server_shutdown(struct nsd_server *srv)
 		loop_join(&srv->loops[i]);
 	workers_stop(srv->workers);
 	srv->workers = NULL;
-	for (int i = 0; i < srv->nexports; i++)
-		if (export_sync(&srv->exports[i]))
+	failed += catalog_reap(srv);	/* exports of earlier catalogs */
+	for (int i = 0; cat && i < cat->n; i++)
+		if (export_sync(cat->ent[i].exp)) {
 			log_err("export '%s': fdatasync failed",
-				srv->exports[i].name);
+				cat->ent[i].spec.name);
+			failed++;
+		}
+	return failed;
 }

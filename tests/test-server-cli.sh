@@ -47,6 +47,10 @@ bad_cmdline 2 --export a=disk:1M
 bad_cmdline 2 --export a=file:
 bad_cmdline 2 --export "$(printf 'n%.0s' $(seq 4097))=mem:1M"
 bad_cmdline 2 --export a=mem:1M --export a=mem:2M
+bad_cmdline 2 --export "a=mem:1M,description=$(printf 'd%.0s' $(seq 4097))"
+bad_cmdline 2 --export a=mem:1M,allow=10.0.0.0/33
+bad_cmdline 2 --export a=mem:1M,read-only,bogus
+bad_cmdline 2 --config "$T/missing.conf"
 bad_cmdline 2 "${m[@]}" --listen nohost
 bad_cmdline 2 "${m[@]}" --listen 127.0.0.1:
 bad_cmdline 2 "${m[@]}" --listen '[::1'
@@ -94,7 +98,7 @@ serve sz "$NETSWAPD" --export b=mem:1000 --export k=mem:4K --export k2=mem:64k \
 	--export m=mem:3M --export g=mem:2G --export t=mem:1T \
 	--export "new=file:$T/new.img:5M" --export "grow=file:$T/grow.img:8M" \
 	--export "prefix=file:$T/big.img:1M" --export "whole=file:$T/big2.img" \
-	--export "odd=file:$T/odd.img" --quiet
+	--export "odd=file:$T/odd.img" --overcommit --quiet
 for pair in b:1000 k:4096 k2:65536 m:$((3 << 20)) g:$((2 << 30)) \
 	t:$((1 << 40)) new:$((5 << 20)) grow:$((8 << 20)) prefix:$((1 << 20)) \
 	whole:$((5 << 20)) odd:12345; do

@@ -11,6 +11,15 @@ guest_attach() {
 	netswap attach $(echo "${ns_netswap_opts:-}" | tr ',' ' ') \
 		"nbd://$1:$2/$3" || return 1
 	netswap reserve >&2
+	# lab/run --reserve PERCENT: min_free_kbytes at that share of the
+	# recommendation (the estimate checked against a deadlock scenario).
+	if [ -n "${ns_reserve:-}" ]; then
+		rec=$(netswap reserve | sed -n 's/.* recommended \([0-9]*\) .*/\1/p')
+		[ -n "$rec" ] || { echo "NS-ERROR no recommendation from netswap reserve" >&2; return 1; }
+		echo $((rec * ns_reserve / 100)) >/proc/sys/vm/min_free_kbytes || return 1
+		echo "NS-RESERVE recommended_kib=$rec percent=$ns_reserve" \
+			"min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes)" >&2
+	fi
 }
 
 # guest_counters: what the lab's result line reports (reconnects the kernel

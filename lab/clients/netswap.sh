@@ -10,6 +10,9 @@
 # which the lab already counts as an I/O error.
 
 CLIENT_DEAD_RE='netswap[0-9]+: .*(request failed|giving up)'
+# The guest library can size vm.min_free_kbytes from `netswap reserve`
+# (lab/run --reserve PERCENT).
+CLIENT_RESERVE=1
 
 client_prepare() { # SERIES VERSION KROOT KDIR
 	local series=$1 kdir=$4
@@ -27,8 +30,10 @@ client_modules() {
 	done
 }
 
+# lab/run --modparam NAME=VALUE... (LAB_KO_PARAMS) go to netswap.ko, e.g.
+# its test switch memalloc=0.
 client_kos() {
-	echo "$NETSWAP_KO"
+	echo "$NETSWAP_KO ${LAB_KO_PARAMS:-}"
 }
 
 client_files() {

@@ -12,10 +12,13 @@
  * are stuck: that is what lets the host tell a stall from slow progress.
  *
  * Every line it prints starts with "NS-" and is key=value, for the host:
- *   NS-MEMHOG-START procs= pages= passes=
+ *   NS-MEMHOG-START procs= pages= passes= uptime=
+ *   (uptime: the kernel's clock at t=0, to place kernel messages on t)
  *   NS-PROGRESS t= done= total= verified= mismatches= pswpin= pswpout=
  *               pgscan_direct_throttle= PFMemallocDrop= memfree_kib=
- *               swapfree_kib=
+ *               swapfree_kib= min_kib= writeback= free_low_kib=
+ *   (free_low_kib: the lowest MemFree of ten samples a second since the
+ *   previous report -- dips below min_kib last milliseconds)
  *   NS-MISMATCH proc= pid= page= pass= kind= found_pid= found_page=
  *               found_pass= first_bad_word= bad_words=
  *   NS-CHILD proc= pid= exit=N | signal=NAME
@@ -185,6 +188,19 @@ static int child(const struct opts *o, long proc, long pages)
 	return bad ? 1 : 0;
 }
 
+static double uptime(void)
+{
+	FILE *f = fopen("/proc/uptime", "r");
+	double up = -1;
+
+	if (f) {
+		if (fscanf(f, "%lf", &up) != 1)
+			up = -1;
+		fclose(f);
+	}
+	return up;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -193,7 +209,23 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void progress(double t0, long total)
+/* Sleep @secs, sampling free memory; returns the lowest value seen. */
+static long long sleep_sampling(long secs)
+{
+	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
+	long long low = -1, v;
+	long i;
+
+	for (i = 0; i < secs * 10; i++) {
+		nanosleep(&tick, NULL);
+		v = counters_memfree_kib();
+		if (v >= 0 && (low < 0 || v < low))
+			low = v;
+	}
+	return low;
+}
+
+static void progress(double t0, long total, long long free_low)
 {
 	struct counters c;
 
@@ -201,11 +233,13 @@ static void progress(double t0, long total)
 	printf("NS-PROGRESS t=%.0f done=%ld total=%ld verified=%ld "
 	       "mismatches=%ld pswpin=%lld pswpout=%lld "
 	       "pgscan_direct_throttle=%lld PFMemallocDrop=%lld "
-	       "memfree_kib=%lld swapfree_kib=%lld\n",
+	       "memfree_kib=%lld swapfree_kib=%lld min_kib=%lld "
+	       "writeback=%lld free_low_kib=%lld\n",
 	       now() - t0, atomic_load(&sh->done), total,
 	       atomic_load(&sh->verified), atomic_load(&sh->mismatches),
 	       c.pswpin, c.pswpout, c.pgscan_direct_throttle,
-	       c.pfmemalloc_drop, c.memfree_kib, c.swapfree_kib);
+	       c.pfmemalloc_drop, c.memfree_kib, c.swapfree_kib, c.min_kib,
+	       c.writeback_pages, free_low < 0 ? c.memfree_kib : free_low);
 	fflush(stdout);
 }
 
@@ -247,8 +281,8 @@ int main(int argc, char **argv)
 		perror("memhog: mmap");
 		return 3;
 	}
-	printf("NS-MEMHOG-START procs=%ld pages=%ld passes=%ld\n", o.procs,
-	       pages, o.passes);
+	printf("NS-MEMHOG-START procs=%ld pages=%ld passes=%ld uptime=%.2f\n",
+	       o.procs, pages, o.passes, uptime());
 	t0 = now();
 	for (p = 0; p < o.procs; p++) {
 		pids[p] = fork();
@@ -268,8 +302,7 @@ int main(int argc, char **argv)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 
 		if (pid == 0) {
-			sleep((unsigned)o.report);
-			progress(t0, pages * o.passes);
+			progress(t0, pages * o.passes, sleep_sampling(o.report));
 			continue;
 		}
 		if (pid < 0)
@@ -291,7 +324,7 @@ int main(int argc, char **argv)
 			failed += WEXITSTATUS(status) != 0;
 		}
 	}
-	progress(t0, pages * o.passes);
+	progress(t0, pages * o.passes, -1);
 
 	if (sigbus || killed)
 		rc = 2;

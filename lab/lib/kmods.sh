@@ -31,6 +31,12 @@ kmod_depends() {
 		tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' '\n' | sed '/^$/d'
 }
 
+# kmod_params KO: the names of its module parameters, one per line.
+kmod_params() {
+	objcopy -O binary --only-section=.modinfo "$1" /dev/stdout 2>/dev/null |
+		tr '\0' '\n' | sed -n 's/^parmtype=\([^:]*\):.*/\1/p'
+}
+
 # kmod_resolve MODDIR OUTDIR NAME...: extract NAME and its dependencies into
 # OUTDIR as NAME.ko and print their names in load order.  Built-ins are
 # skipped; an unknown name fails.

@@ -3,7 +3,8 @@
 # The verdict of a lab run and the one result line the contract promises:
 #   PASS|FAIL scenario= client= server= seconds= pages_verified= errors=
 #             pswpin= pswpout= pgscan_direct_throttle= PFMemallocDrop=
-#             reconnects= integrity_errors= server_data_lost=
+#             reconnects= integrity_errors= server_data_lost= min_kib=
+#             free_low_kib= below_min=
 # A FAIL is preceded by "reason: ..." and the last 60 console lines; every
 # run is preceded by an "info:" line (kernel, sizes, injected events).
 
@@ -11,13 +12,13 @@ LAB_SECONDS=0
 
 lab_result_line() { # PASS|FAIL
 	local s=$1
-	echo "$s scenario=$LAB_SCENARIO client=$LAB_CLIENT server=$LAB_SERVER seconds=$LAB_SECONDS pages_verified=${S[verified]:-0} errors=${LAB_ERRORS:-0} pswpin=${S[pswpin]:-0} pswpout=${S[pswpout]:-0} pgscan_direct_throttle=${S[pgscan_direct_throttle]:-0} PFMemallocDrop=${S[PFMemallocDrop]:-0} reconnects=${S[reconnects]:-0} integrity_errors=${S[integrity_errors]:-0} server_data_lost=${S[server_data_lost]:-0}"
+	echo "$s scenario=$LAB_SCENARIO client=$LAB_CLIENT server=$LAB_SERVER seconds=$LAB_SECONDS pages_verified=${S[verified]:-0} errors=${LAB_ERRORS:-0} pswpin=${S[pswpin]:-0} pswpout=${S[pswpout]:-0} pgscan_direct_throttle=${S[pgscan_direct_throttle]:-0} PFMemallocDrop=${S[PFMemallocDrop]:-0} reconnects=${S[reconnects]:-0} integrity_errors=${S[integrity_errors]:-0} server_data_lost=${S[server_data_lost]:-0} min_kib=${S[min_kib]:-0} free_low_kib=${S[free_low_min]:--1} below_min=${S[below_min]:-0}"
 }
 
 lab_info_line() {
 	local ev=''
 	[ ${#LAB_EVENTS[@]} -gt 0 ] && ev=$(IFS=';'; echo "${LAB_EVENTS[*]}")
-	echo "info: kernel=${LAB_KVERSION:-?} mem=${LAB_MEM}M smp=$LAB_SMP net=$LAB_NET procs=${procs:-?} total=${mib:-?}M passes=${passes:-?} expected=${S[expected]:-?} events=[$ev]"
+	echo "info: kernel=${LAB_KVERSION:-?} mem=${LAB_MEM}M smp=$LAB_SMP net=$LAB_NET procs=${procs:-?} total=${mib:-?}M passes=${passes:-?} expected=${S[expected]:-?} min_free_kbytes=${S[min_free_kbytes]:-?} tuning=[$(lab_tuning_desc)] modparams=[${S[modparams]:-}] events=[$ev]"
 }
 
 lab_console_tail() {
@@ -63,6 +64,8 @@ lab_verdict() {
 		reasons+=("stall: no progress for ${STOP_STALL} s (phase ${S[phase]}, ${S[done]}/${S[total]} page visits)")
 	[ "$STOP_TIMEOUT" = 1 ] && reasons+=("timeout: not done after ${LAB_TIMEOUT} s")
 	[ -n "${S[guest_error]}" ] && reasons+=("guest: ${S[guest_error]#NS-ERROR }")
+	lab_modparams_ok ||
+		reasons+=("module parameters not in effect: asked ${LAB_MODPARAMS[*]}, the guest's module has [${S[modparams]:-}]")
 	if [ ${#reasons[@]} -eq 0 ]; then
 		if [ "${S[guest_done]}" != 1 ]; then
 			reasons+=("guest died without finishing (phase ${S[phase]})")
@@ -81,6 +84,7 @@ lab_verdict() {
 	r=$(IFS=';'; echo "${reasons[*]}")
 	echo "reason: ${r//;/; }"
 	lab_console_tail
+	lab_dump_summary
 	lab_result_line FAIL
 	exit 1
 }

@@ -126,6 +126,7 @@ lab_watch() {
 		sc_tick
 	done
 	LAB_SECONDS=$(lab_elapsed)
+	[ "${S[guest_done]}" = 1 ] || lab_guest_dump
 	lab_flood_stop
 	lab_stop_pid "$QEMU_PID" 5
 	QEMU_PID=''

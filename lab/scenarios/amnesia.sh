@@ -13,3 +13,6 @@
 . "$LAB_DIR/scenarios/restart.sh"
 SC_BACKING='mem'
 SC_DOWN_DEFAULT=5
+# The harness stays out of swap: a lost page must kill a memhog child (the
+# test subject, SIGBUS), not the init that reports it.
+SC_PROTECT=1
