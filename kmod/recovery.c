@@ -423,9 +423,12 @@ int ns_link_open(struct ns_link *link)
 
 void ns_link_close(struct ns_link *link)
 {
-	struct ns_dev *dev = link->leg->dev;
 	struct socket *sock;
+	struct ns_dev *dev;
 
+	if (!link->leg)
+		return;		/* the mirror link of a single leg */
+	dev = link->leg->dev;
 	mutex_lock(&dev->link_lock);
 	sock = link->sock;
 	link->sock = NULL;

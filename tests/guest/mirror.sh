@@ -29,6 +29,7 @@ wait_for() { # SECONDS TEST...: until TEST holds
 	done
 }
 legs_in_sync() { [ "$(c legs_in_sync)" = "$1" ]; }
+leg_down() { [ "$(awk -v l="$1" '$1 == l { print $9 }' $D/legs)" = 0 ]; }
 counter_ge() { [ "$(c "$1")" -ge "$2" ]; }
 
 dd if=/dev/urandom of=/tmp/d1 bs=64k count=64 2>/dev/null
@@ -45,6 +46,7 @@ netswap status m | grep -q "mirror     2 legs, 2 in sync" || die "status: $(nets
 
 say "lose B: a write completes once B is dropped, B's blocks are recorded"
 host kill B
+wait_for 20 leg_down 1 || die "B's connection never went down"
 t0=$(date +%s)
 wr 128 64 /tmp/d2 || die "write d2 with B gone"
 t1=$(date +%s)
@@ -67,6 +69,7 @@ netswap status --json m | grep -q '"legs":\[{"id":0,"state":"in-sync"' || die "s
 
 say "lose A for good: B alone serves what was copied to it"
 host kill A
+wait_for 20 leg_down 0 || die "A's connection never went down"
 same 64 64 /tmp/d1
 same 128 64 /tmp/d2
 wr 192 64 /tmp/d3 || die "write d3 with A gone"
