@@ -23,7 +23,13 @@ struct attach_opts {
 	unsigned int val[MAX_CFG];	/* by cli_cfg_uints index */
 	bool set[MAX_CFG];		/* unset: the module's default */
 	const char *name;
-	const char *url;
+	bool mirror;			/* two URLs: one device, two servers */
+};
+
+/* What attach writes for one leg (a server): its addresses and export. */
+static const char *const leg_attrs[NS_MAX_LEGS][2] = {
+	{ NS_CFG_ADDRESSES, NS_CFG_EXPORT },
+	{ NS_CFG_MIRROR_ADDRESSES, NS_CFG_MIRROR_EXPORT },
 };
 
 /* Append "a.b.c.d:port [v6]:port ..." for every address gateway @g
@@ -155,15 +161,19 @@ static int set_attr(const char *name, const char *attr, const char *value)
 }
 
 static int configure(const char *name, const struct attach_opts *o,
-		     const struct cli_url *u, const char *addrs)
+		     const struct cli_url *u, char addrs[][512], unsigned int legs)
 {
+	unsigned int l;
 	char num[16];
 	size_t i;
-	int err;
+	int err = 0;
 
-	err = set_attr(name, NS_CFG_ADDRESSES, addrs);
-	if (!err)
-		err = set_attr(name, NS_CFG_EXPORT, u->export[0] ? u->export : "\n");
+	for (l = 0; !err && l < legs; l++) {
+		err = set_attr(name, leg_attrs[l][0], addrs[l]);
+		if (!err)
+			err = set_attr(name, leg_attrs[l][1],
+				       u[l].export[0] ? u[l].export : "\n");
+	}
 	for (i = 0; !err && i < cli_ncfg_uints; i++) {
 		if (!o->set[i])
 			continue;
@@ -204,11 +214,14 @@ static int parse_attach_opts(int argc, char **argv, struct attach_opts *o)
 		}
 	}
 	longopts[n++] = (struct option){ "name", required_argument, NULL, 'n' };
+	longopts[n++] = (struct option){ "mirror", no_argument, NULL, 'm' };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 
-	while ((opt = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:m", longopts, NULL)) != -1) {
 		if (opt == 'n') {
 			o->name = optarg;
+		} else if (opt == 'm') {
+			o->mirror = true;
 		} else if (opt >= OPT_NO) {
 			o->val[opt - OPT_NO] = 0;
 			o->set[opt - OPT_NO] = true;
@@ -224,13 +237,34 @@ static int parse_attach_opts(int argc, char **argv, struct attach_opts *o)
 	return 0;
 }
 
+/* The URLs on the command line: one, or two with --mirror. */
+static int parse_urls(int argc, char **argv, const struct attach_opts *o,
+		      struct cli_url *u)
+{
+	unsigned int l, legs = o->mirror ? 2 : 1;
+	const char *why = NULL;
+
+	if (argc - optind != (int)legs) {
+		cli_err(o->mirror ?
+			"attach: --mirror expects two nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT]" :
+			"attach: expected one nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT]");
+		return -1;
+	}
+	for (l = 0; l < legs; l++) {
+		if (cli_url_parse(argv[optind + l], &u[l], &why)) {
+			cli_err("attach: %s: %s", argv[optind + l], why);
+			return -1;
+		}
+	}
+	return (int)legs;
+}
+
 int cli_attach(int argc, char **argv)
 {
 	struct attach_opts o = { 0 };
-	char name[64], dir[512], path[512], addrs[512], dev[64];
-	const char *why = NULL;
-	struct cli_url u;
-	int err;
+	char name[64], dir[512], path[512], addrs[NS_MAX_LEGS][512], dev[64];
+	struct cli_url u[NS_MAX_LEGS];
+	int err, legs, l;
 
 	if (cli_ncfg_uints > MAX_CFG) {
 		cli_err("attach: built with more settings than it can parse");
@@ -238,15 +272,9 @@ int cli_attach(int argc, char **argv)
 	}
 	if (parse_attach_opts(argc, argv, &o))
 		return 2;
-	if (optind != argc - 1) {
-		cli_err("attach: expected one nbd://HOST[:PORT][,HOST[:PORT]]...[/EXPORT]");
+	legs = parse_urls(argc, argv, &o, u);
+	if (legs < 0)
 		return 2;
-	}
-	o.url = argv[optind];
-	if (cli_url_parse(o.url, &u, &why)) {
-		cli_err("attach: %s: %s", o.url, why);
-		return 2;
-	}
 	if (o.name && (!*o.name || strchr(o.name, '/') || strlen(o.name) > 31 ||
 		       o.name[0] == '.')) {
 		cli_err("attach: --name must be 1..31 characters, no '/', not starting with '.'");
@@ -254,26 +282,34 @@ int cli_attach(int argc, char **argv)
 	}
 	if (cli_need_module())
 		return 1;
-	if (resolve(&u, addrs, sizeof(addrs)))
-		return 1;
+	for (l = 0; l < legs; l++)
+		if (resolve(&u[l], addrs[l], sizeof(addrs[l])))
+			return 1;
 
 	if (o.name)
 		snprintf(name, sizeof(name), "%s", o.name);
 	else
-		pick_name(u.export, name, sizeof(name));
+		pick_name(u[0].export, name, sizeof(name));
 	cli_path(dir, sizeof(dir), CLI_ITEMS "/%s", name);
 	if (mkdir(dir, 0755)) {
 		cli_err("attach: %s: %s", name,
 			errno == EEXIST ? "a device of that name exists" : strerror(errno));
 		return 1;
 	}
-	if (configure(name, &o, &u, addrs))
+	if (configure(name, &o, u, addrs, (unsigned int)legs))
 		goto out_rmdir;
 
 	err = set_attr(name, NS_CFG_POWER, "1");
 	if (err) {
-		cli_err("attach: %s:%s export '%s': %s", u.host, u.port, u.export,
-			attach_error(err));
+		if (legs > 1)
+			cli_err("attach: mirror %s:%s/%s + %s:%s/%s: %s", u[0].host,
+				u[0].port, u[0].export, u[1].host, u[1].port,
+				u[1].export, err == -EINVAL ?
+				"mirroring needs integrity (drop --no-integrity), or the servers' exports do not fit" :
+				attach_error(err));
+		else
+			cli_err("attach: %s:%s export '%s': %s", u[0].host, u[0].port,
+				u[0].export, attach_error(err));
 		goto out_rmdir;
 	}
 	cli_path(path, sizeof(path), CLI_ITEMS "/%s/" NS_CFG_DEVICE, name);

@@ -29,14 +29,44 @@ struct conn_line {
 	unsigned long up_s;
 };
 
+/* A line of the legs file (the servers of a mirrored device). */
+struct leg_line {
+	unsigned int id, live, last_ms;
+	char state[16], addr[80], export[256];
+	unsigned long long dirty, resynced, repairs, drops;
+	unsigned long resyncing_s;
+};
+
 struct dev_status {
 	struct cli_item item;
 	uint64_t v[NCOUNTERS];
 	char export[CLI_MAX_EXPORT + 1];
-	struct conn_line conns[16];
+	struct conn_line conns[NS_MAX_LEGS * NS_MAX_CONNS];
 	int nconns, nlive;
+	struct leg_line legs[NS_MAX_LEGS];
+	int nlegs;
 	uint64_t lat[CLI_LAT_BUCKETS];
 };
+
+static void load_legs(struct dev_status *s)
+{
+	char path[512], buf[4096], *line, *save;
+
+	cli_path(path, sizeof(path), "/sys/block/%s/netswap/" NS_SYSFS_LEGS,
+		 s->item.device);
+	if (cli_read_str(path, buf, sizeof(buf)))
+		return;		/* a module without mirroring */
+	for (line = strtok_r(buf, "\n", &save); line && s->nlegs < NS_MAX_LEGS;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct leg_line *l = &s->legs[s->nlegs];
+
+		if (sscanf(line, "%u %15s %79s %255s %llu %llu %llu %llu %u %u %lu",
+			   &l->id, l->state, l->addr, l->export, &l->dirty,
+			   &l->resynced, &l->repairs, &l->drops, &l->live,
+			   &l->last_ms, &l->resyncing_s) == 11)
+			s->nlegs++;
+	}
+}
 
 static uint64_t get(const struct dev_status *s, const char *name)
 {
@@ -68,7 +98,8 @@ static int load(struct dev_status *s)
 		 s->item.device);
 	if (cli_read_str(path, buf, sizeof(buf)))
 		return -1;
-	for (line = strtok_r(buf, "\n", &save); line && s->nconns < 16;
+	for (line = strtok_r(buf, "\n", &save);
+	     line && s->nconns < NS_MAX_LEGS * NS_MAX_CONNS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct conn_line *c = &s->conns[s->nconns];
 
@@ -79,6 +110,7 @@ static int load(struct dev_status *s)
 		s->nconns++;
 	}
 
+	load_legs(s);
 	cli_path(path, sizeof(path), "/sys/block/%s/netswap/latency_histogram",
 		 s->item.device);
 	if (!cli_read_str(path, buf, sizeof(buf))) {
@@ -114,6 +146,35 @@ static void bucket_label(int k, char *out, size_t len)
 		snprintf(out, len, "<%" PRIu64 "us", us);
 	else
 		snprintf(out, len, "<%" PRIu64 "ms", us / 1000);
+}
+
+/* A mirrored device: each server, its state, what it lacks, its resync. */
+static void print_legs(const struct dev_status *s)
+{
+	char mem[32];
+	int k;
+
+	if (s->nlegs < 2)
+		return;
+	human_bytes(get(s, "mirror_bytes"), mem, sizeof(mem));
+	printf("  mirror     %d legs, %" PRIu64 " in sync, drop after %" PRIu64
+	       "s down, %s  resynced %" PRIu64 " blocks  repairs %" PRIu64
+	       "  drops %" PRIu64 "\n", s->nlegs, get(s, "legs_in_sync"),
+	       get(s, "leg_timeout"), mem, get(s, "resynced_blocks"),
+	       get(s, "repairs"), get(s, "degradations"));
+	for (k = 0; k < s->nlegs; k++) {
+		const struct leg_line *l = &s->legs[k];
+
+		printf("  leg %-3u    %-10s %s '%s'  live conns %u  dirty %llu  resynced %llu"
+		       "  repairs %llu  drops %llu", l->id, l->state, l->addr,
+		       strcmp(l->export, "-") ? l->export : "", l->live, l->dirty,
+		       l->resynced, l->repairs, l->drops);
+		if (l->resyncing_s)
+			printf("  resyncing for %lus", l->resyncing_s);
+		else if (l->last_ms)
+			printf("  last resync %u ms", l->last_ms);
+		printf("\n");
+	}
 }
 
 /* Checksums: on or off, what they cost, what they caught. */
@@ -168,6 +229,7 @@ static void print_human(const struct dev_status *s)
 	printf("  settings   queue depth %" PRIu64 "  largest request %s  request timeout %"
 	       PRIu64 "s  io timeout %s\n", get(s, "queue_depth"), a,
 	       get(s, "req_timeout"), b);
+	print_legs(s);
 	for (k = 0; k < s->nconns; k++) {
 		const struct conn_line *c = &s->conns[k];
 
@@ -225,6 +287,19 @@ static void print_json(const struct dev_status *s)
 		       "\"in_flight\":%u,\"last_error\":%d,\"up_seconds\":%lu}",
 		       k ? "," : "", c->id, c->state, c->addr, c->connects,
 		       c->inflight, c->err, c->up_s);
+	}
+	printf("],\"legs\":[");
+	for (k = 0; k < s->nlegs; k++) {
+		const struct leg_line *l = &s->legs[k];
+
+		printf("%s{\"id\":%u,\"state\":\"%s\",\"address\":\"%s\",\"export\":",
+		       k ? "," : "", l->id, l->state, l->addr);
+		json_string(strcmp(l->export, "-") ? l->export : "");
+		printf(",\"live_connections\":%u,\"dirty_blocks\":%llu,"
+		       "\"resynced_blocks\":%llu,\"repairs\":%llu,\"drops\":%llu,"
+		       "\"last_resync_ms\":%u,\"resyncing_seconds\":%lu}",
+		       l->live, l->dirty, l->resynced, l->repairs, l->drops,
+		       l->last_ms, l->resyncing_s);
 	}
 	printf("],\"latency_us_log2\":[");
 	for (k = 0; k < CLI_LAT_BUCKETS; k++)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The block side: blk-mq ops, tag set and disk.  queue_rq neither sleeps nor
- * allocates: it stamps the PDU and hands the request to a live connection's
- * send queue, or parks it while none is live.  Nothing here fails a request
- * because a connection is gone; only an expired --io-timeout or a detach
- * does.
+ * allocates: it stamps the PDU, splits the request into one sub-request per
+ * leg it goes to (a mirrored WRITE: both; a READ: one), and hands each to a
+ * live connection's send queue, or parks it while none can take it.  A
+ * block request completes when its last sub-request does.  Nothing here
+ * fails a request because a connection is gone; only an expired
+ * --io-timeout or a detach does.
  */
 #define pr_fmt(fmt) "netswap: " fmt
 
@@ -27,76 +29,95 @@ bool ns_cmd_expired(struct ns_dev *dev, struct ns_cmd *cmd)
 	       (limit && time_after_eq(jiffies, cmd->submitted + limit));
 }
 
-static struct ns_conn *ns_pick_conn(struct ns_dev *dev)
+/* Under dev->lock: a live connection of @leg, round-robin. */
+static struct ns_conn *ns_pick_conn(struct ns_leg *leg)
 {
-	unsigned int i, n = dev->nr_conns;
+	unsigned int i, n = leg->dev->nr_conns;
 	struct ns_conn *conn;
 
 	for (i = 0; i < n; i++) {
-		conn = &dev->conns[(dev->next_conn + i) % n];
+		conn = &leg->conns[(leg->next_conn + i) % n];
 		if (conn->state == NS_CONN_LIVE) {
-			dev->next_conn = (conn->id + 1) % n;
+			leg->next_conn = (conn->id + 1) % n;
 			return conn;
 		}
 	}
 	return NULL;
 }
 
-void ns_dispatch_locked(struct ns_dev *dev, struct ns_cmd *cmd)
+static void ns_park_locked(struct ns_dev *dev, struct ns_sub *sub)
 {
-	struct ns_conn *conn;
+	sub->state = NS_CMD_PARKED;
+	sub->conn = NULL;
+	list_add_tail(&sub->node, sub->cmd->swap ? &dev->parked_swap :
+						   &dev->parked_other);
+}
+
+/*
+ * Under dev->lock: send @sub on a live connection of its leg (a READ: of
+ * any leg that has its blocks), or park it until one comes up.  A sub of a
+ * dropped leg stays parked; the leg watch completes it (mirror.c).
+ */
+void ns_dispatch_locked(struct ns_dev *dev, struct ns_sub *sub)
+{
+	struct ns_cmd *cmd = sub->cmd;
+	struct ns_conn *conn = NULL;
+	struct ns_leg *leg;
 
 	lockdep_assert_held(&dev->lock);
-	conn = ns_pick_conn(dev);
-	cmd->conn = conn;
+	if (cmd->nbd_type == NBD_CMD_READ)
+		leg = ns_read_leg_locked(dev, sub);
+	else
+		leg = &dev->legs[sub->leg];
+	if (leg && leg->state != NS_LEG_DEGRADED)
+		conn = ns_pick_conn(leg);
 	if (!conn) {
-		cmd->state = NS_CMD_PARKED;
-		list_add_tail(&cmd->node,
-			      cmd->swap ? &dev->parked_swap : &dev->parked_other);
+		ns_park_locked(dev, sub);
 		return;
 	}
-	cmd->state = NS_CMD_QUEUED;
-	cmd->sent = jiffies;
-	list_add_tail(&cmd->node, cmd->swap ? &conn->send_swap : &conn->send_other);
+	sub->leg = leg->id;
+	sub->conn = conn;
+	sub->state = NS_CMD_QUEUED;
+	sub->sent = jiffies;
+	list_add_tail(&sub->node, cmd->swap ? &conn->send_swap : &conn->send_other);
 	queue_work(conn->tx_wq, &conn->tx_work);
 }
 
-/* Under dev->lock: park a request until @delay has passed (error retries). */
-void ns_delay_locked(struct ns_dev *dev, struct ns_cmd *cmd, unsigned long delay)
+/* Under dev->lock: park a sub until @delay has passed (error retries). */
+void ns_delay_locked(struct ns_dev *dev, struct ns_sub *sub, unsigned long delay)
 {
 	lockdep_assert_held(&dev->lock);
-	cmd->state = NS_CMD_DELAYED;
-	cmd->conn = NULL;
-	cmd->due = jiffies + delay;
-	list_add_tail(&cmd->node, &dev->delayed);
+	sub->state = NS_CMD_DELAYED;
+	sub->conn = NULL;
+	sub->due = jiffies + delay;
+	list_add_tail(&sub->node, &dev->delayed);
 	/* A pending, later run is close enough: the delays are short. */
 	queue_delayed_work(dev->ctl_wq, &dev->retry_work, delay);
 }
 
-/* Dispatch the delayed requests that are due; come back for the rest. */
+/* Dispatch the delayed subs that are due; come back for the rest. */
 void ns_retry_work(struct work_struct *work)
 {
 	struct ns_dev *dev = container_of(to_delayed_work(work), struct ns_dev,
 					  retry_work);
 	unsigned long next = MAX_JIFFY_OFFSET;
-	struct ns_cmd *cmd, *tmp;
+	struct ns_sub *sub, *tmp;
 
 	spin_lock(&dev->lock);
-	list_for_each_entry_safe(cmd, tmp, &dev->delayed, node) {
-		if (time_before(jiffies, cmd->due)) {
-			next = min(next, cmd->due - jiffies);
+	list_for_each_entry_safe(sub, tmp, &dev->delayed, node) {
+		if (time_before(jiffies, sub->due)) {
+			next = min(next, sub->due - jiffies);
 			continue;
 		}
-		list_del_init(&cmd->node);
-		ns_dispatch_locked(dev, cmd);
+		list_del_init(&sub->node);
+		ns_dispatch_locked(dev, sub);
 	}
 	if (next != MAX_JIFFY_OFFSET && !dev->dying)
 		queue_delayed_work(dev->ctl_wq, &dev->retry_work, next);
 	spin_unlock(&dev->lock);
 }
 
-/* The caller has taken the request off every list and out of by_tag. */
-void ns_finish(struct ns_cmd *cmd, blk_status_t status)
+static void ns_finish(struct ns_cmd *cmd, blk_status_t status)
 {
 	struct request *rq = ns_cmd_rq(cmd);
 	struct ns_dev *dev = rq->q->queuedata;
@@ -105,6 +126,55 @@ void ns_finish(struct ns_cmd *cmd, blk_status_t status)
 	if (status != BLK_STS_OK)
 		atomic64_inc(&dev->stats.io_errors);
 	blk_mq_complete_request(rq);
+}
+
+/*
+ * Under dev->lock, at the last sub: what the block request gets.  It
+ * succeeded if some leg did; a leg that did not (an error it kept
+ * answering, a drop) now lacks those blocks.
+ */
+static blk_status_t ns_cmd_outcome_locked(struct ns_dev *dev, struct ns_cmd *cmd)
+{
+	unsigned int i;
+
+	if (!cmd->ok_legs)
+		return cmd->err ?: BLK_STS_IOERR;
+	if (ns_cmd_is_data(cmd))
+		for (i = 0; i < dev->nr_legs; i++)
+			if (!(cmd->ok_legs & BIT(i)))
+				ns_leg_skip_locked(&dev->legs[i], cmd);
+	ns_integrity_write_acked_locked(dev, cmd);
+	return BLK_STS_OK;
+}
+
+/*
+ * A sub is finished (the caller owns it: off every list): count it, and
+ * complete the block request with its last one.  A sub of a dropped leg is
+ * finished with BLK_STS_OFFLINE: it neither succeeded nor failed.
+ */
+bool ns_sub_done(struct ns_sub *sub, blk_status_t status)
+{
+	struct ns_cmd *cmd = sub->cmd;
+	struct request *rq = ns_cmd_rq(cmd);
+	struct ns_dev *dev = rq->q->queuedata;
+	bool last;
+
+	spin_lock(&dev->lock);
+	sub->state = NS_CMD_IDLE;
+	sub->conn = NULL;
+	if (status == BLK_STS_OK)
+		cmd->ok_legs |= BIT(sub->leg);
+	else if (status != BLK_STS_OFFLINE && !cmd->err)
+		cmd->err = status;
+	last = !--cmd->pending;
+	if (last) {
+		status = ns_cmd_outcome_locked(dev, cmd);
+		dev->by_tag[rq->tag] = NULL;
+	}
+	spin_unlock(&dev->lock);
+	if (last)
+		ns_finish(cmd, status);
+	return last;
 }
 
 static void ns_complete_rq(struct request *rq)
@@ -146,11 +216,52 @@ static int ns_setup_cmd(struct request *rq, struct ns_cmd *cmd)
 	}
 	cmd->swap = rq->cmd_flags & REQ_SWAP;
 	cmd->fail = false;
-	cmd->err_retries = 0;
+	cmd->ok_legs = 0;
+	cmd->err = BLK_STS_OK;
 	cmd->status = BLK_STS_OK;
 	cmd->submitted = jiffies;
 	cmd->start_ns = ktime_get_ns();
 	return 0;
+}
+
+/*
+ * Under dev->lock: the subs of a new request.  A READ has one, sent to a leg
+ * that has its blocks; anything else one per leg, except a dropped leg,
+ * which only records that it lacks the blocks.
+ */
+static unsigned int ns_issue_locked(struct ns_dev *dev, struct ns_cmd *cmd)
+{
+	struct ns_sub *sub;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < dev->nr_legs; i++) {
+		if (cmd->nbd_type == NBD_CMD_READ && n)
+			break;
+		if (cmd->nbd_type != NBD_CMD_READ &&
+		    dev->legs[i].state == NS_LEG_DEGRADED) {
+			ns_leg_skip_locked(&dev->legs[i], cmd);
+			continue;
+		}
+		sub = &cmd->sub[n];
+		sub->idx = n;
+		sub->leg = i;
+		sub->avoid = 0;
+		sub->reread = false;
+		sub->err_retries = 0;
+		n++;
+	}
+	cmd->nr_subs = n;
+	cmd->pending = n;
+	for (i = 0; i < n; i++) {
+		/* Blocks the resync is copying: wait until it has. */
+		if (ns_resync_blocks_locked(dev, cmd)) {
+			cmd->sub[i].state = NS_CMD_PARKED;
+			list_add_tail(&cmd->sub[i].node, &dev->sync_wait);
+			continue;
+		}
+		ns_dispatch_locked(dev, &cmd->sub[i]);
+	}
+	return n;
 }
 
 static blk_status_t ns_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -169,76 +280,96 @@ static blk_status_t ns_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_mq_start_request(rq);
 	atomic_inc(&dev->stats.in_flight);
 	spin_lock(&dev->lock);
-	/* Dying, or a read of a block the server is known to have lost. */
+	/* Dying, or a read of a block the servers are known to have lost. */
 	if (dev->dying || ns_integrity_submit_locked(dev, cmd)) {
 		spin_unlock(&dev->lock);
 		ns_finish(cmd, BLK_STS_IOERR);
 		return BLK_STS_OK;
 	}
 	dev->by_tag[rq->tag] = cmd;
-	ns_dispatch_locked(dev, cmd);
+	if (!ns_issue_locked(dev, cmd)) {
+		/* Every leg dropped: cannot happen while one is in sync. */
+		dev->by_tag[rq->tag] = NULL;
+		spin_unlock(&dev->lock);
+		ns_finish(cmd, BLK_STS_IOERR);
+		return BLK_STS_OK;
+	}
 	spin_unlock(&dev->lock);
 	return BLK_STS_OK;
 }
 
 /*
- * A request without a (complete) reply for req_timeout resets its
- * connection; recovery resends it.  The handler itself completes only parked
- * requests (no connection holds them); everything else belongs to rx, tx or
- * recovery.
+ * A sub without a (complete) reply for req_timeout resets its connection;
+ * recovery resends it.  The handler itself finishes only parked and delayed
+ * subs (no connection holds them), and only once the request expired;
+ * everything else belongs to rx, tx or recovery.
  */
 static enum blk_eh_timer_return ns_timeout(struct request *rq)
 {
 	struct ns_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct ns_dev *dev = rq->q->queuedata;
 	unsigned long req_timeout = dev->cfg.req_timeout * HZ;
-	struct ns_conn *conn = NULL;
-	u32 gen = 0;
+	struct ns_conn *conns[NS_MAX_LEGS];
+	struct ns_sub *expired[NS_MAX_LEGS];
+	u32 gens[NS_MAX_LEGS];
+	unsigned int i, nconns = 0, nexp = 0;
+	bool done = false;
+	struct ns_sub *sub;
 
 	spin_lock(&dev->lock);
-	switch (cmd->state) {
-	case NS_CMD_PARKED:
-	case NS_CMD_DELAYED:
-		if (ns_cmd_expired(dev, cmd)) {
-			list_del_init(&cmd->node);
-			cmd->state = NS_CMD_IDLE;
-			dev->by_tag[rq->tag] = NULL;
-			spin_unlock(&dev->lock);
-			ns_finish(cmd, BLK_STS_IOERR);
-			return BLK_EH_DONE;
-		}
-		break;
-	case NS_CMD_QUEUED:
-	case NS_CMD_SENDING:
-	case NS_CMD_SENT:
-	case NS_CMD_RECEIVING:	/* a payload that stopped half way */
-		if (ns_cmd_expired(dev, cmd))
-			cmd->fail = true;
-		else if (time_before(jiffies, cmd->sent + req_timeout))
+	if (dev->by_tag[rq->tag] != cmd) {
+		spin_unlock(&dev->lock);
+		return BLK_EH_RESET_TIMER;
+	}
+	for (i = 0; i < cmd->nr_subs; i++) {
+		sub = &cmd->sub[i];
+		switch (sub->state) {
+		case NS_CMD_PARKED:
+		case NS_CMD_DELAYED:
+			if (ns_cmd_expired(dev, cmd)) {
+				list_del_init(&sub->node);
+				sub->state = NS_CMD_RECEIVING;	/* ours now */
+				expired[nexp++] = sub;
+			}
 			break;
-		conn = cmd->conn;
-		gen = conn->gen;
-		break;
-	default:
-		break;
+		case NS_CMD_QUEUED:
+		case NS_CMD_SENDING:
+		case NS_CMD_SENT:
+		case NS_CMD_RECEIVING:	/* a payload that stopped half way */
+			if (ns_cmd_expired(dev, cmd))
+				cmd->fail = true;
+			else if (time_before(jiffies, sub->sent + req_timeout))
+				break;
+			conns[nconns] = sub->conn;
+			gens[nconns++] = sub->conn->gen;
+			break;
+		default:
+			break;
+		}
 	}
 	spin_unlock(&dev->lock);
 
+	for (i = 0; i < nexp; i++)
+		done |= ns_sub_done(expired[i], BLK_STS_IOERR);
 	/* The incarnation it saw: a newer one, set up meanwhile, is innocent. */
-	if (conn) {
+	for (i = 0; i < nconns; i++) {
 		atomic64_inc(&dev->stats.timeouts);
-		ns_conn_fail_gen(conn, gen, -ETIMEDOUT, "request timed out");
+		ns_conn_fail_gen(conns[i], gens[i], -ETIMEDOUT, "request timed out");
 	}
-	return BLK_EH_RESET_TIMER;
+	return done ? BLK_EH_DONE : BLK_EH_RESET_TIMER;
 }
 
 static int ns_init_request(struct blk_mq_tag_set *set, struct request *rq,
 			   unsigned int hctx_idx, unsigned int numa_node)
 {
 	struct ns_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned int i;
 
-	INIT_LIST_HEAD(&cmd->node);
-	cmd->state = NS_CMD_IDLE;
+	for (i = 0; i < NS_MAX_LEGS; i++) {
+		INIT_LIST_HEAD(&cmd->sub[i].node);
+		cmd->sub[i].cmd = cmd;
+		cmd->sub[i].state = NS_CMD_IDLE;
+	}
 	return 0;
 }
 

@@ -29,14 +29,14 @@ struct ns_info_block_body {
 	__be32 max_payload;
 } __packed;
 
-static int ns_skip(struct ns_conn *conn, struct socket *sock, size_t len)
+static int ns_skip(u8 *scratch, struct socket *sock, size_t len)
 {
 	size_t n;
 	int err;
 
 	while (len) {
-		n = min(len, sizeof(conn->scratch));
-		err = ns_sock_recv(sock, conn->scratch, n);
+		n = min_t(size_t, len, NS_SCRATCH);
+		err = ns_sock_recv(sock, scratch, n);
 		if (err)
 			return err;
 		len -= n;
@@ -90,7 +90,7 @@ static int ns_rep_errno(u32 type)
 	}
 }
 
-static int ns_read_info(struct ns_conn *conn, struct socket *sock, u32 len,
+static int ns_read_info(u8 *scratch, struct socket *sock, u32 len,
 			struct ns_export_info *info, bool *have_export)
 {
 	struct ns_info_export_body e;
@@ -126,11 +126,11 @@ static int ns_read_info(struct ns_conn *conn, struct socket *sock, u32 len,
 		info->max_payload = be32_to_cpu(b.max_payload);
 		return 0;
 	default:
-		return ns_skip(conn, sock, len);
+		return ns_skip(scratch, sock, len);
 	}
 }
 
-static int ns_opt_go(struct ns_conn *conn, struct socket *sock,
+static int ns_opt_go(u8 *scratch, struct socket *sock,
 		     const char *name, struct ns_export_info *info)
 {
 	struct nbd_opt_reply_hdr rh;
@@ -155,17 +155,17 @@ static int ns_opt_go(struct ns_conn *conn, struct socket *sock,
 			return -EPROTO;
 
 		if (type & NBD_REP_FLAG_ERROR) {
-			err = ns_skip(conn, sock, len);
+			err = ns_skip(scratch, sock, len);
 			return err ? err : ns_rep_errno(type);
 		}
 		switch (type) {
 		case NBD_REP_ACK:
 			return len || !have_export ? -EPROTO : 0;
 		case NBD_REP_INFO:
-			err = ns_read_info(conn, sock, len, info, &have_export);
+			err = ns_read_info(scratch, sock, len, info, &have_export);
 			break;
 		default:
-			err = ns_skip(conn, sock, len);
+			err = ns_skip(scratch, sock, len);
 			break;
 		}
 		if (err)
@@ -174,7 +174,7 @@ static int ns_opt_go(struct ns_conn *conn, struct socket *sock,
 	return -EPROTO;
 }
 
-static int ns_opt_export_name(struct ns_conn *conn, struct socket *sock,
+static int ns_opt_export_name(u8 *scratch, struct socket *sock,
 			      const char *name, bool zeroes,
 			      struct ns_export_info *info)
 {
@@ -191,7 +191,7 @@ static int ns_opt_export_name(struct ns_conn *conn, struct socket *sock,
 	if (err)
 		return err;
 	if (zeroes) {
-		err = ns_skip(conn, sock, NBD_EXPORT_NAME_ZEROES);
+		err = ns_skip(scratch, sock, NBD_EXPORT_NAME_ZEROES);
 		if (err)
 			return err;
 	}
@@ -219,10 +219,10 @@ static int ns_check_info(struct ns_export_info *info)
 	return 0;
 }
 
-int ns_handshake(struct ns_conn *conn, struct socket *sock,
+int ns_handshake(struct ns_leg *leg, struct socket *sock, u8 *scratch,
 		 struct ns_export_info *info)
 {
-	const char *name = conn->dev->cfg.export;
+	const char *name = leg->cfg->export;
 	struct nbd_hello hello;
 	bool fixed, nozeroes;
 	__be32 cflags;
@@ -249,9 +249,9 @@ int ns_handshake(struct ns_conn *conn, struct socket *sock,
 
 	err = -EOPNOTSUPP;
 	if (fixed)
-		err = ns_opt_go(conn, sock, name, info);
+		err = ns_opt_go(scratch, sock, name, info);
 	if (err == -EOPNOTSUPP)
-		err = ns_opt_export_name(conn, sock, name, !nozeroes, info);
+		err = ns_opt_export_name(scratch, sock, name, !nozeroes, info);
 	if (err)
 		return err == -EBADMSG ? -EPROTO : err;
 	return ns_check_info(info);

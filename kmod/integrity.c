@@ -77,7 +77,7 @@ static void ns_blk_set(struct ns_integrity *ig, u64 b, enum ns_blk_state to,
 int ns_integrity_alloc(struct ns_dev *dev)
 {
 	struct ns_integrity *ig = &dev->integ;
-	unsigned int i;
+	struct ns_conn *conn;
 
 	if (!dev->cfg.integrity)
 		return 0;
@@ -86,13 +86,14 @@ int ns_integrity_alloc(struct ns_dev *dev)
 	ig->last_written = U64_MAX;
 	ig->crc = vzalloc(array_size(ig->nblocks, sizeof(*ig->crc)) ?: 1);
 	ig->meta = vzalloc(ig->nblocks ?: 1);
-	for (i = 0; i < dev->cfg.connections; i++)
-		dev->conns[i].probe_buf = kmalloc(NS_INTEGRITY_BLOCK, GFP_KERNEL);
-	for (i = 0; i < dev->cfg.connections; i++)
-		if (!dev->conns[i].probe_buf)
+	if (!ig->crc || !ig->meta)
+		goto nomem;
+	ns_for_each_conn(dev, conn) {
+		conn->probe_buf = kmalloc(NS_INTEGRITY_BLOCK, GFP_KERNEL);
+		if (!conn->probe_buf)
 			goto nomem;
-	if (ig->crc && ig->meta)
-		return 0;
+	}
+	return 0;
 nomem:
 	ns_integrity_free(dev);
 	return -ENOMEM;
@@ -100,15 +101,15 @@ nomem:
 
 void ns_integrity_free(struct ns_dev *dev)
 {
-	unsigned int i;
+	struct ns_conn *conn;
 
 	vfree(dev->integ.crc);
 	vfree(dev->integ.meta);
 	dev->integ.crc = NULL;
 	dev->integ.meta = NULL;
-	for (i = 0; dev->conns && i < dev->cfg.connections; i++) {
-		kfree(dev->conns[i].probe_buf);
-		dev->conns[i].probe_buf = NULL;
+	ns_for_each_conn(dev, conn) {
+		kfree(conn->probe_buf);
+		conn->probe_buf = NULL;
 	}
 }
 
@@ -117,7 +118,7 @@ size_t ns_integrity_bytes(const struct ns_dev *dev)
 	if (!ns_integrity_on(dev))
 		return 0;
 	return dev->integ.nblocks * (sizeof(u32) + 1) +
-	       dev->nr_conns * NS_INTEGRITY_BLOCK;
+	       dev->nr_legs * dev->cfg.connections * NS_INTEGRITY_BLOCK;
 }
 
 /* Byte range of a READ or WRITE, and the whole blocks inside it. */
@@ -173,7 +174,6 @@ int ns_integrity_prepare(struct ns_dev *dev, struct ns_cmd *cmd)
 
 	cmd->nblk = 0;
 	cmd->check = 0;
-	cmd->reread = false;
 	if (!ns_integrity_on(dev) ||
 	    (cmd->nbd_type != NBD_CMD_READ && cmd->nbd_type != NBD_CMD_WRITE))
 		return 0;
@@ -276,8 +276,9 @@ static const char *ns_dev_name(const struct ns_dev *dev)
  * either content is legal), -EAGAIN to read it again on a fresh connection,
  * -EIO to fail it.
  */
-int ns_integrity_verify(struct ns_conn *conn, struct ns_cmd *cmd)
+int ns_integrity_verify(struct ns_conn *conn, struct ns_sub *sub)
 {
+	struct ns_cmd *cmd = sub->cmd;
 	struct ns_dev *dev = conn->dev;
 	struct ns_integrity *ig = &dev->integ;
 	u32 got[NS_REQ_BLOCKS];
@@ -307,21 +308,21 @@ int ns_integrity_verify(struct ns_conn *conn, struct ns_cmd *cmd)
 	pr_err_ratelimited("%s: integrity error: %u block(s) from sector %llu read from %pISpc do not match what was written%s\n",
 			   ns_dev_name(dev), bad,
 			   bad_blk << (NS_BLK_SHIFT - SECTOR_SHIFT),
-			   &dev->cfg.addrs[conn->addr_idx],
+			   &conn->leg->cfg->addrs[conn->addr_idx],
 			   lost ? " (the server lost them)" :
-			   cmd->reread ? ", again: failing the read" :
-			   "; reading again");
-	if (lost || cmd->reread)
+			   sub->reread ? ", again" : "");
+	if (lost || sub->reread)
 		return -EIO;
-	cmd->reread = true;
+	sub->reread = true;
 	atomic64_inc(&dev->stats.integrity_rereads);
 	return -EAGAIN;
 }
 
 /* ------------------------------------------------------ reconnect probe -- */
 
-/* Under dev->lock: a known block to read back, or U64_MAX. */
-static u64 ns_probe_pick(struct ns_integrity *ig, unsigned int k)
+/* Under dev->lock: a known block @leg should have, to read back, or U64_MAX. */
+static u64 ns_probe_pick(struct ns_integrity *ig, struct ns_leg *leg,
+			 unsigned int k)
 {
 	u64 b, n;
 
@@ -338,12 +339,14 @@ static u64 ns_probe_pick(struct ns_integrity *ig, unsigned int k)
 			return U64_MAX;
 		b = ig->probe_cursor;
 		for (n = 0; n < NS_PROBE_SCAN; n++, b = (b + 1) % ig->nblocks)
-			if (ns_blk_state(ig, b) == NS_BLK_KNOWN)
+			if (ns_blk_state(ig, b) == NS_BLK_KNOWN &&
+			    !ns_leg_block_dirty_locked(leg, b))
 				break;
 		ig->probe_cursor = get_random_u64() % ig->nblocks;
 		break;
 	}
-	if (b >= ig->nblocks || ns_blk_state(ig, b) != NS_BLK_KNOWN)
+	if (b >= ig->nblocks || ns_blk_state(ig, b) != NS_BLK_KNOWN ||
+	    ns_leg_block_dirty_locked(leg, b))
 		return U64_MAX;
 	return b;
 }
@@ -352,32 +355,29 @@ static u64 ns_probe_pick(struct ns_integrity *ig, unsigned int k)
 static int ns_probe_read(struct ns_conn *conn, struct socket *sock, u64 b,
 			 u32 *crc)
 {
-	struct nbd_req_hdr req = {
-		.magic	= cpu_to_be32(NBD_REQ_MAGIC),
-		.type	= cpu_to_be16(NBD_CMD_READ),
-		.cookie	= cpu_to_be64(NS_PROBE_COOKIE),
-		.offset	= cpu_to_be64(b << NS_BLK_SHIFT),
-		.len	= cpu_to_be32(NS_INTEGRITY_BLOCK),
-	};
-	struct nbd_simple_reply_hdr rep;
+	u32 nbd_err;
 	int err;
 
-	err = ns_sock_send(sock, &req, sizeof(req), 0);
-	if (!err)
-		err = ns_sock_recv(sock, &rep, sizeof(rep));
-	if (err)
-		return err;
-	if (be32_to_cpu(rep.magic) != NBD_SIMPLE_REPLY_MAGIC ||
-	    be64_to_cpu(rep.cookie) != NS_PROBE_COOKIE)
-		return -EPROTO;
-	if (rep.error) {
+	err = ns_sync_io(sock, NBD_CMD_READ, b << NS_BLK_SHIFT,
+			 NS_INTEGRITY_BLOCK, conn->probe_buf, &nbd_err);
+	if (err == -EREMOTEIO)
 		atomic64_inc(&conn->dev->stats.server_errors);
-		return -EREMOTEIO;
-	}
-	err = ns_sock_recv(sock, conn->probe_buf, NS_INTEGRITY_BLOCK);
 	if (!err)
-		*crc = crc32c(NS_CRC_SEED, conn->probe_buf, NS_INTEGRITY_BLOCK);
+		*crc = ns_block_crc(conn->probe_buf);
 	return err;
+}
+
+u32 ns_block_crc(const void *data)
+{
+	return crc32c(NS_CRC_SEED, data, NS_INTEGRITY_BLOCK);
+}
+
+/* Under dev->lock: does @crc contradict what block @b is known to hold? */
+bool ns_integrity_contradicts_locked(struct ns_dev *dev, u64 b, u32 crc)
+{
+	struct ns_integrity *ig = &dev->integ;
+
+	return ig->crc && ns_blk_state(ig, b) == NS_BLK_KNOWN && ig->crc[b] != crc;
 }
 
 /* Under dev->lock: block @b is gone (the rest of the device may not be). */
@@ -389,6 +389,11 @@ static void ns_mark_lost_locked(struct ns_integrity *ig, u64 b)
 		ig->first_written = U64_MAX;
 	if (ig->last_written == b)
 		ig->last_written = U64_MAX;
+}
+
+void ns_integrity_mark_lost_locked(struct ns_dev *dev, u64 b)
+{
+	ns_mark_lost_locked(&dev->integ, b);
 }
 
 /* Every block known so far is gone with the server's data. */
@@ -450,7 +455,7 @@ static int ns_probe_pick_one(struct ns_conn *conn, struct socket *sock,
 	struct ns_dev *dev = conn->dev;
 
 	spin_lock(&dev->lock);
-	*b = ns_probe_pick(&dev->integ, k);
+	*b = ns_probe_pick(&dev->integ, conn->leg, k);
 	spin_unlock(&dev->lock);
 	return *b == U64_MAX ? 0 : ns_probe_one(conn, sock, *b);
 }
@@ -479,8 +484,15 @@ int ns_integrity_probe(struct ns_conn *conn, struct socket *sock)
 	if (err <= 0)
 		return err;
 
+	/* Mirrored, the other leg has it: this leg just lacks the block. */
 	spin_lock(&dev->lock);
-	ns_mark_lost_locked(&dev->integ, bad);
+	if (ns_mirrored(dev) && conn->leg->dirty) {
+		if (!__test_and_set_bit(bad, conn->leg->dirty))
+			conn->leg->ndirty++;
+		conn->leg->repairs++;
+	} else {
+		ns_mark_lost_locked(&dev->integ, bad);
+	}
 	spin_unlock(&dev->lock);
 	for (k = 0; k < NS_PROBE_CONFIRM; k++) {
 		err = ns_probe_pick_one(conn, sock, NS_PROBES, &b);
@@ -490,13 +502,16 @@ int ns_integrity_probe(struct ns_conn *conn, struct socket *sock)
 			break;
 	}
 	if (!err) {
-		pr_err("%s: block %llu from %pISpc came back wrong twice: it is lost\n",
-		       ns_dev_name(dev), bad, &dev->cfg.addrs[conn->addr_idx]);
+		pr_err("%s: block %llu from %pISpc came back wrong twice: it is lost there\n",
+		       ns_dev_name(dev), bad, &conn->leg->cfg->addrs[conn->addr_idx]);
 		return 0;
 	}
-	n = ns_mark_all_lost(dev);
 	atomic64_inc(&dev->stats.server_data_lost);
+	if (ns_leg_lost_data(conn->leg))
+		return 0;
+	n = ns_mark_all_lost(dev);
 	pr_err("%s: server %pISpc lost its data (blocks %llu and %llu came back wrong): %llu written block(s) are gone, reading them fails\n",
-	       ns_dev_name(dev), &dev->cfg.addrs[conn->addr_idx], bad, b, n + 1);
+	       ns_dev_name(dev), &conn->leg->cfg->addrs[conn->addr_idx], bad, b,
+	       n + 1);
 	return 0;
 }

@@ -42,22 +42,45 @@ static struct ns_item *to_ns_item(struct config_item *item)
 
 /* ------------------------------------------------------------ the device -- */
 
-int ns_dev_configure(struct ns_dev *dev, const struct ns_export_info *info)
+/*
+ * The device, from its legs' first handshakes: the size and the commands
+ * every leg can serve.  A mirror's size is a whole number of integrity
+ * blocks, the smaller leg's, so that every block has a dirty bit.
+ */
+static void ns_dev_merge_info(struct ns_dev *dev)
+{
+	struct ns_export_info *di = &dev->info;
+	const struct ns_export_info *li;
+	unsigned int i;
+
+	*di = dev->legs[0].info;
+	for (i = 1; i < dev->nr_legs; i++) {
+		li = &dev->legs[i].info;
+		di->size = min(di->size, li->size);
+		di->tflags &= li->tflags | NBD_TFLAG_READ_ONLY;
+		di->tflags |= li->tflags & NBD_TFLAG_READ_ONLY;
+		di->min_block = max(di->min_block, li->min_block);
+		di->max_payload = min(di->max_payload, li->max_payload);
+	}
+}
+
+int ns_dev_configure(struct ns_dev *dev)
 {
 	struct ns_queue_limits *lim = &dev->limits;
-	u16 tf = info->tflags;
+	u16 tf;
 	u32 max_bytes;
 	int err;
 
-	dev->info = *info;
+	ns_dev_merge_info(dev);
+	tf = dev->info.tflags;
 	if (dev->nr_conns > 1 && !(tf & NBD_TFLAG_CAN_MULTI_CONN)) {
 		pr_info("%s: server does not allow multiple connections, using one\n",
 			dev->name);
 		dev->nr_conns = 1;
 	}
-	lim->lbs = max_t(u32, SECTOR_SIZE, info->min_block);
+	lim->lbs = max_t(u32, SECTOR_SIZE, dev->info.min_block);
 	max_bytes = min_t(u32, NS_MAX_REQ_BYTES,
-			  rounddown(info->max_payload, PAGE_SIZE));
+			  rounddown(dev->info.max_payload, PAGE_SIZE));
 	lim->max_sectors = max_bytes >> SECTOR_SHIFT;
 	lim->write_cache = tf & NBD_TFLAG_SEND_FLUSH;
 	lim->fua = tf & NBD_TFLAG_SEND_FUA;
@@ -65,32 +88,41 @@ int ns_dev_configure(struct ns_dev *dev, const struct ns_export_info *info)
 	lim->write_zeroes = tf & NBD_TFLAG_SEND_WRITE_ZEROES;
 	/* Checksums hold only if a page cannot change while it is written. */
 	lim->stable_writes = dev->cfg.integrity;
-	dev->raw_size = info->size;
-	dev->info.size = round_down(info->size, lim->lbs);
+	dev->info.size = round_down(dev->info.size, ns_mirrored(dev) ?
+				    NS_INTEGRITY_BLOCK : lim->lbs);
+	if (!dev->info.size)
+		return -EINVAL;
 	err = ns_integrity_alloc(dev);
+	if (!err)
+		err = ns_mirror_alloc(dev);
 	if (err)
 		return err;
 	return ns_blk_init(dev);
 }
 
-static void ns_dev_free(struct ns_dev *dev, unsigned int nr_alloc)
+static void ns_dev_free(struct ns_dev *dev)
 {
-	unsigned int i;
+	struct ns_conn *conn;
+	struct ns_leg *leg;
 
 	/* An attach that failed early may have no connections at all. */
-	for (i = 0; dev->conns && i < nr_alloc; i++) {
-		if (dev->conns[i].rx_wq)
-			destroy_workqueue(dev->conns[i].rx_wq);
-		if (dev->conns[i].tx_wq)
-			destroy_workqueue(dev->conns[i].tx_wq);
+	ns_for_each_conn(dev, conn) {
+		if (conn->rx_wq)
+			destroy_workqueue(conn->rx_wq);
+		if (conn->tx_wq)
+			destroy_workqueue(conn->tx_wq);
 	}
 	if (dev->ctl_wq)
 		destroy_workqueue(dev->ctl_wq);
+	if (dev->sync_wq)
+		destroy_workqueue(dev->sync_wq);
 	ns_blk_free(dev);
 	ns_integrity_free(dev);
+	ns_mirror_free(dev);
 	if (dev->memalloc_anchor)
 		ns_sock_close(dev->memalloc_anchor);
-	kfree(dev->conns);
+	for (leg = dev->legs; leg < dev->legs + NS_MAX_LEGS; leg++)
+		kfree(leg->conns);
 	kfree(dev->by_tag);
 	if (dev->index >= 0)
 		ida_free(&ns_index_ida, dev->index);
@@ -102,31 +134,32 @@ static void ns_dev_free(struct ns_dev *dev, unsigned int nr_alloc)
  * tx queue (and so its own rescuer), because rx blocks in recvmsg for the
  * connection's whole life and tx may block on a full socket.
  */
-static int ns_dev_alloc_wqs(struct ns_dev *dev, unsigned int nr_alloc)
+static int ns_dev_alloc_wqs(struct ns_dev *dev)
 {
-	unsigned int i, flags = WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_UNBOUND;
+	unsigned int flags = WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_UNBOUND;
 	struct ns_conn *conn;
 
 	dev->ctl_wq = alloc_workqueue("netswap%d-ctl", flags, 0, dev->index);
-	if (!dev->ctl_wq)
+	dev->sync_wq = alloc_ordered_workqueue("netswap%d-sync", WQ_MEM_RECLAIM,
+					       dev->index);
+	if (!dev->ctl_wq || !dev->sync_wq)
 		return -ENOMEM;
-	for (i = 0; i < nr_alloc; i++) {
-		conn = &dev->conns[i];
-		ns_conn_init(dev, conn, i);
-		conn->rx_wq = alloc_workqueue("netswap%d-c%u-rx", flags, 1,
-					      dev->index, i);
-		conn->tx_wq = alloc_workqueue("netswap%d-c%u-tx", flags, 1,
-					      dev->index, i);
+	ns_for_each_conn(dev, conn) {
+		ns_conn_init(conn->leg, conn, conn - conn->leg->conns);
+		conn->rx_wq = alloc_workqueue("netswap%d-l%u-c%u-rx", flags, 1,
+					      dev->index, conn->leg->id, conn->id);
+		conn->tx_wq = alloc_workqueue("netswap%d-l%u-c%u-tx", flags, 1,
+					      dev->index, conn->leg->id, conn->id);
 		if (!conn->rx_wq || !conn->tx_wq)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-/* Fail the parked requests; from here on nothing is requeued. */
+/* Fail the parked subs; from here on nothing is requeued. */
 static void ns_dev_set_dying(struct ns_dev *dev)
 {
-	struct ns_cmd *cmd, *next;
+	struct ns_sub *sub, *next;
 	LIST_HEAD(failed);
 
 	spin_lock(&dev->lock);
@@ -134,91 +167,137 @@ static void ns_dev_set_dying(struct ns_dev *dev)
 	list_splice_tail_init(&dev->parked_swap, &failed);
 	list_splice_tail_init(&dev->parked_other, &failed);
 	list_splice_tail_init(&dev->delayed, &failed);
-	list_for_each_entry(cmd, &failed, node) {
-		cmd->state = NS_CMD_IDLE;
-		dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
-	}
+	list_splice_tail_init(&dev->sync_wait, &failed);
+	list_for_each_entry(sub, &failed, node)
+		sub->state = NS_CMD_RECEIVING;	/* ours, to fail */
 	spin_unlock(&dev->lock);
 
-	list_for_each_entry_safe(cmd, next, &failed, node) {
-		list_del_init(&cmd->node);
-		ns_finish(cmd, BLK_STS_IOERR);
+	list_for_each_entry_safe(sub, next, &failed, node) {
+		list_del_init(&sub->node);
+		ns_sub_done(sub, BLK_STS_IOERR);
 	}
 }
 
-static void ns_dev_destroy(struct ns_dev *dev, unsigned int nr_alloc,
-			   bool added)
+static void ns_dev_destroy(struct ns_dev *dev, bool added)
 {
-	unsigned int i;
+	struct ns_conn *conn;
 
 	ns_dev_set_dying(dev);
 	cancel_delayed_work_sync(&dev->retry_work);
-	for (i = 0; i < nr_alloc; i++)
-		cancel_delayed_work_sync(&dev->conns[i].connect_work);
+	cancel_delayed_work_sync(&dev->leg_watch);
+	ns_resync_stop(dev);
+	ns_for_each_conn(dev, conn)
+		cancel_delayed_work_sync(&conn->connect_work);
 	/* Waits for I/O in flight; dead connections fail theirs now. */
 	if (added)
 		ns_blk_del(dev);
-	for (i = 0; i < nr_alloc; i++)
-		ns_conn_stop(&dev->conns[i]);
-	ns_dev_free(dev, nr_alloc);
+	ns_for_each_conn(dev, conn)
+		ns_conn_stop(conn);
+	ns_dev_free(dev);
+}
+
+/* The device and its legs, before any connection. */
+static struct ns_dev *ns_dev_alloc(struct ns_item *it)
+{
+	const struct ns_config *cfg = &it->cfg;
+	struct ns_leg *leg;
+	struct ns_dev *dev;
+	unsigned int i, k;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return NULL;
+	dev->cfg = *cfg;
+	strscpy(dev->name, config_item_name(&it->item), sizeof(dev->name));
+	spin_lock_init(&dev->lock);
+	mutex_init(&dev->link_lock);
+	INIT_LIST_HEAD(&dev->parked_swap);
+	INIT_LIST_HEAD(&dev->parked_other);
+	INIT_LIST_HEAD(&dev->delayed);
+	INIT_LIST_HEAD(&dev->sync_wait);
+	INIT_DELAYED_WORK(&dev->retry_work, ns_retry_work);
+	INIT_DELAYED_WORK(&dev->leg_watch, ns_leg_watch);
+	INIT_WORK(&dev->resync_work, ns_resync_work);
+	dev->nr_conns = cfg->connections;
+	dev->nr_legs = cfg->legs[1].nr_addrs ? 2 : 1;
+	dev->index = ida_alloc_max(&ns_index_ida, NS_MAX_DEVICES - 1, GFP_KERNEL);
+	for (i = 0; i < dev->nr_legs; i++) {
+		leg = &dev->legs[i];
+		leg->dev = dev;
+		leg->id = i;
+		leg->cfg = &dev->cfg.legs[i];
+		leg->conns = kcalloc(dev->nr_conns, sizeof(*leg->conns), GFP_KERNEL);
+		for (k = 0; leg->conns && k < dev->nr_conns; k++) {
+			leg->conns[k].dev = dev;
+			leg->conns[k].leg = leg;
+		}
+		dev->resync_link[i].leg = leg;
+	}
+	dev->by_tag = kcalloc(cfg->queue_depth, sizeof(*dev->by_tag), GFP_KERNEL);
+	if (ns_memalloc)
+		dev->memalloc_anchor = ns_sock_anchor();
+	return dev;
 }
 
 static int ns_dev_start(struct ns_item *it)
 {
 	const struct ns_config *cfg = &it->cfg;
-	unsigned int i, nr_alloc = cfg->connections;
+	struct ns_conn *conn;
+	struct ns_leg *leg;
 	struct ns_dev *dev;
 	int err;
 
-	if (!cfg->nr_addrs)
+	if (!cfg->legs[0].nr_addrs)
 		return -EDESTADDRREQ;
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	/* The mirror's resync and probes need the integrity tables. */
+	if (cfg->legs[1].nr_addrs && !cfg->integrity)
+		return -EINVAL;
+	dev = ns_dev_alloc(it);
 	if (!dev)
 		return -ENOMEM;
-	dev->cfg = *cfg;
-	strscpy(dev->name, config_item_name(&it->item), sizeof(dev->name));
-	spin_lock_init(&dev->lock);
-	INIT_LIST_HEAD(&dev->parked_swap);
-	INIT_LIST_HEAD(&dev->parked_other);
-	INIT_LIST_HEAD(&dev->delayed);
-	INIT_DELAYED_WORK(&dev->retry_work, ns_retry_work);
-	dev->nr_conns = nr_alloc;
-	dev->index = ida_alloc_max(&ns_index_ida, NS_MAX_DEVICES - 1, GFP_KERNEL);
-	dev->conns = kcalloc(nr_alloc, sizeof(*dev->conns), GFP_KERNEL);
-	dev->by_tag = kcalloc(cfg->queue_depth, sizeof(*dev->by_tag), GFP_KERNEL);
-	if (ns_memalloc)
-		dev->memalloc_anchor = ns_sock_anchor();
-	if (dev->index < 0 || !dev->conns || !dev->by_tag ||
+	err = -ENOMEM;
+	if (dev->index < 0 || !dev->by_tag || !dev->legs[0].conns ||
+	    (dev->nr_legs > 1 && !dev->legs[1].conns) ||
 	    (ns_memalloc && !dev->memalloc_anchor)) {
 		err = dev->index < 0 ? dev->index : -ENOMEM;
 		goto out_free;
 	}
-	err = ns_dev_alloc_wqs(dev, nr_alloc);
+	err = ns_dev_alloc_wqs(dev);
 	if (err)
 		goto out_free;
 
-	/* The first connection sizes the device (nvme-tcp's "new" setup). */
-	err = ns_conn_setup(&dev->conns[0], true);
+	/* Each leg's first connection; together they size the device. */
+	for (leg = dev->legs; leg < dev->legs + dev->nr_legs; leg++) {
+		err = ns_conn_setup(&leg->conns[0], true);
+		if (err) {
+			pr_info("%s: leg %u: first connection failed (%d)\n",
+				dev->name, leg->id, err);
+			goto out_destroy;
+		}
+	}
+	err = ns_dev_configure(dev);
 	if (err)
-		goto out_free;
-	for (i = 1; i < dev->nr_conns; i++)
-		queue_delayed_work(dev->ctl_wq, &dev->conns[i].connect_work, 0);
+		goto out_destroy;
+	ns_for_each_conn(dev, conn)
+		if (conn->id && conn->id < dev->nr_conns)
+			queue_delayed_work(dev->ctl_wq, &conn->connect_work, 0);
 
 	err = ns_blk_add(dev);
-	if (err) {
-		ns_dev_destroy(dev, nr_alloc, false);
-		return err;
-	}
+	if (err)
+		goto out_destroy;
 	ns_debugfs_add(dev);
 	it->dev = dev;
-	pr_info("%s: %s attached, export '%s', %llu bytes, %u connection(s), integrity %s\n",
-		dev->disk->disk_name, dev->name, dev->cfg.export,
-		dev->info.size, dev->nr_conns,
+	pr_info("%s: %s attached, export '%s', %llu bytes, %u leg(s) of %u connection(s), integrity %s\n",
+		dev->disk->disk_name, dev->name, dev->cfg.legs[0].export,
+		dev->info.size, dev->nr_legs, dev->nr_conns,
 		dev->cfg.integrity ? "on" : "off");
 	return 0;
 
+out_destroy:
+	ns_dev_destroy(dev, false);
+	return err;
 out_free:
-	ns_dev_free(dev, nr_alloc);
+	ns_dev_free(dev);
 	return err;
 }
 
@@ -231,7 +310,7 @@ static int ns_dev_stop(struct ns_item *it, bool force)
 		return -EBUSY;
 	pr_info("%s: detaching\n", dev->disk->disk_name);
 	ns_debugfs_del(dev);
-	ns_dev_destroy(dev, dev->cfg.connections, true);
+	ns_dev_destroy(dev, true);
 	it->dev = NULL;
 	return 0;
 }
@@ -264,25 +343,23 @@ static int ns_parse_addr(char *tok, struct sockaddr_storage *ss)
 				    port ? port : NS_DEFAULT_PORT, ss);
 }
 
-static ssize_t ns_item_addresses_show(struct config_item *item, char *page)
+static ssize_t ns_addrs_show(const struct ns_leg_config *lc, char *page)
 {
-	struct ns_config *cfg = &to_ns_item(item)->cfg;
 	unsigned int i;
 	int len = 0;
 
 	mutex_lock(&ns_cfg_lock);
-	for (i = 0; i < cfg->nr_addrs; i++)
+	for (i = 0; i < lc->nr_addrs; i++)
 		len += scnprintf(page + len, PAGE_SIZE - len, "%s%pISpc",
-				 i ? " " : "", &cfg->addrs[i]);
+				 i ? " " : "", &lc->addrs[i]);
 	mutex_unlock(&ns_cfg_lock);
 	len += scnprintf(page + len, PAGE_SIZE - len, "\n");
 	return len;
 }
 
-static ssize_t ns_item_addresses_store(struct config_item *item,
-				       const char *page, size_t count)
+static ssize_t ns_addrs_store(struct ns_item *it, struct ns_leg_config *lc,
+			      const char *page, size_t count)
 {
-	struct ns_item *it = to_ns_item(item);
 	struct sockaddr_storage addrs[NS_MAX_ADDRS];
 	char *buf, *cur, *tok;
 	unsigned int n = 0;
@@ -314,27 +391,26 @@ static ssize_t ns_item_addresses_store(struct config_item *item,
 	if (it->dev) {
 		err = -EBUSY;
 	} else {
-		memcpy(it->cfg.addrs, addrs, n * sizeof(addrs[0]));
-		it->cfg.nr_addrs = n;
+		memcpy(lc->addrs, addrs, n * sizeof(addrs[0]));
+		lc->nr_addrs = n;
 	}
 	mutex_unlock(&ns_cfg_lock);
 	return err ? err : count;
 }
 
-static ssize_t ns_item_export_show(struct config_item *item, char *page)
+static ssize_t ns_export_show(const struct ns_leg_config *lc, char *page)
 {
 	ssize_t len;
 
 	mutex_lock(&ns_cfg_lock);
-	len = scnprintf(page, PAGE_SIZE, "%s\n", to_ns_item(item)->cfg.export);
+	len = scnprintf(page, PAGE_SIZE, "%s\n", lc->export);
 	mutex_unlock(&ns_cfg_lock);
 	return len;
 }
 
-static ssize_t ns_item_export_store(struct config_item *item,
-				    const char *page, size_t count)
+static ssize_t ns_export_store(struct ns_item *it, struct ns_leg_config *lc,
+			       const char *page, size_t count)
 {
-	struct ns_item *it = to_ns_item(item);
 	size_t len = count;
 	int err = 0;
 
@@ -346,12 +422,46 @@ static ssize_t ns_item_export_store(struct config_item *item,
 	if (it->dev) {
 		err = -EBUSY;
 	} else {
-		memcpy(it->cfg.export, page, len);
-		it->cfg.export[len] = '\0';
+		memcpy(lc->export, page, len);
+		lc->export[len] = '\0';
 	}
 	mutex_unlock(&ns_cfg_lock);
 	return err ? err : count;
 }
+
+/*
+ * A leg's address list and export name: "addresses"/"export" for the first,
+ * "mirror_addresses"/"mirror_export" for the mirror (which the power-on
+ * uses only if its addresses were written).
+ */
+#define NS_LEG_ATTRS(_pfx, _leg)					\
+static ssize_t ns_item_##_pfx##addresses_show(struct config_item *item,	\
+					      char *page)		\
+{									\
+	return ns_addrs_show(&to_ns_item(item)->cfg.legs[_leg], page);	\
+}									\
+static ssize_t ns_item_##_pfx##addresses_store(struct config_item *item, \
+					       const char *page, size_t count) \
+{									\
+	struct ns_item *it = to_ns_item(item);				\
+									\
+	return ns_addrs_store(it, &it->cfg.legs[_leg], page, count);	\
+}									\
+static ssize_t ns_item_##_pfx##export_show(struct config_item *item,	\
+					   char *page)			\
+{									\
+	return ns_export_show(&to_ns_item(item)->cfg.legs[_leg], page);	\
+}									\
+static ssize_t ns_item_##_pfx##export_store(struct config_item *item,	\
+					    const char *page, size_t count) \
+{									\
+	struct ns_item *it = to_ns_item(item);				\
+									\
+	return ns_export_store(it, &it->cfg.legs[_leg], page, count);	\
+}
+
+NS_LEG_ATTRS(, 0)
+NS_LEG_ATTRS(mirror_, 1)
 
 /*
  * Unsigned settings, each with its bounds; all frozen while powered.  The
@@ -403,6 +513,8 @@ static const struct ns_config ns_cfg_defaults = {
 
 CONFIGFS_ATTR(ns_item_, addresses);
 CONFIGFS_ATTR(ns_item_, export);
+CONFIGFS_ATTR(ns_item_, mirror_addresses);
+CONFIGFS_ATTR(ns_item_, mirror_export);
 
 static ssize_t ns_item_power_show(struct config_item *item, char *page)
 {
@@ -447,6 +559,8 @@ static struct configfs_attribute *ns_item_attrs[] = {
 #include "netswap_ctl.h"
 	[NS_CFG_NR_UINTS] = &ns_item_attr_addresses,
 	&ns_item_attr_export,
+	&ns_item_attr_mirror_addresses,
+	&ns_item_attr_mirror_export,
 	&ns_item_attr_power,
 	&ns_item_attr_device,
 	NULL,

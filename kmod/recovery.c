@@ -58,14 +58,20 @@ bool ns_conn_set_state(struct ns_conn *conn, enum ns_conn_state to)
 		      ns_conn_state_name(from), ns_conn_state_name(to)))
 		return false;
 	conn->state = to;
-	if (to == NS_CONN_LIVE)
+	/* The leg counts its live connections: a leg with none is down. */
+	if (to == NS_CONN_LIVE) {
 		conn->gen++;
+		ns_leg_up_locked(conn->leg);
+	} else if (from == NS_CONN_LIVE) {
+		ns_leg_down_locked(conn->leg);
+	}
 	return true;
 }
 
-void ns_conn_init(struct ns_dev *dev, struct ns_conn *conn, unsigned int id)
+void ns_conn_init(struct ns_leg *leg, struct ns_conn *conn, unsigned int id)
 {
-	conn->dev = dev;
+	conn->dev = leg->dev;
+	conn->leg = leg;
 	conn->id = id;
 	conn->state = NS_CONN_DOWN;
 	INIT_LIST_HEAD(&conn->send_swap);
@@ -80,17 +86,17 @@ void ns_conn_init(struct ns_dev *dev, struct ns_conn *conn, unsigned int id)
 }
 
 /*
- * A reconnect must find the export the device was built on.  Sizes compare
- * as the device uses them, rounded down to its block size: an export whose
+ * A reconnect must find the export its leg was built on.  Sizes compare as
+ * the device uses them, rounded down to its block size: an export whose
  * size is not a multiple of it is still the same export.
  */
-static const char *ns_check_export(struct ns_dev *dev,
-				   const struct ns_export_info *info)
+const char *ns_check_export(struct ns_leg *leg, const struct ns_export_info *info)
 {
+	struct ns_dev *dev = leg->dev;
 	const struct ns_queue_limits *lim = &dev->limits;
 	u16 tf = info->tflags;
 
-	if (round_down(info->size, lim->lbs) != dev->info.size)
+	if (round_down(info->size, lim->lbs) != round_down(leg->info.size, lim->lbs))
 		return "the export's size changed";
 	if ((tf & NBD_TFLAG_READ_ONLY) && !(dev->info.tflags & NBD_TFLAG_READ_ONLY))
 		return "the export became read-only";
@@ -114,39 +120,39 @@ static int ns_refuse_export(struct ns_conn *conn, const struct ns_export_info *i
 	struct ns_dev *dev = conn->dev;
 
 	if (conn->last_error != -EMEDIUMTYPE)
-		pr_err("%s: %pISpc: %s (size %llu, flags 0x%x; the device has %llu, 0x%x): it cannot serve this device, retrying until it can\n",
-		       dev->disk->disk_name, &dev->cfg.addrs[conn->addr_idx], why,
-		       info->size, info->tflags, dev->info.size, dev->info.tflags);
+		pr_err("%s: %pISpc: %s (size %llu, flags 0x%x; it had %llu, 0x%x): it cannot serve this device, retrying until it can\n",
+		       dev->disk->disk_name, &conn->leg->cfg->addrs[conn->addr_idx],
+		       why, info->size, info->tflags, conn->leg->info.size,
+		       conn->leg->info.tflags);
 	return -EMEDIUMTYPE;
 }
 
-/* Under dev->lock: give a request to a live connection, or park it. */
+/* Under dev->lock: give each sub to a live connection, or park it. */
 static void ns_requeue_locked(struct ns_dev *dev, struct list_head *victims,
 			      struct list_head *failed)
 {
-	struct ns_cmd *cmd, *next;
+	struct ns_sub *sub, *next;
 
-	list_for_each_entry_safe(cmd, next, victims, node) {
-		list_del_init(&cmd->node);
-		if (ns_cmd_expired(dev, cmd)) {
-			cmd->state = NS_CMD_IDLE;
-			dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
-			list_add_tail(&cmd->node, failed);
+	list_for_each_entry_safe(sub, next, victims, node) {
+		list_del_init(&sub->node);
+		if (ns_cmd_expired(dev, sub->cmd)) {
+			sub->state = NS_CMD_RECEIVING;	/* ours, to fail */
+			list_add_tail(&sub->node, failed);
 			continue;
 		}
-		if (cmd->state == NS_CMD_SENT)
+		if (sub->state == NS_CMD_SENT)
 			atomic64_inc(&dev->stats.resends);
-		ns_dispatch_locked(dev, cmd);
+		ns_dispatch_locked(dev, sub);
 	}
 }
 
 static void ns_fail_list(struct list_head *failed)
 {
-	struct ns_cmd *cmd, *next;
+	struct ns_sub *sub, *next;
 
-	list_for_each_entry_safe(cmd, next, failed, node) {
-		list_del_init(&cmd->node);
-		ns_finish(cmd, BLK_STS_IOERR);
+	list_for_each_entry_safe(sub, next, failed, node) {
+		list_del_init(&sub->node);
+		ns_sub_done(sub, BLK_STS_IOERR);
 	}
 }
 
@@ -163,7 +169,29 @@ static void ns_schedule_reconnect(struct ns_conn *conn)
 }
 
 /*
- * Connect, handshake, check the export (or size the device, the first time),
+ * Connect and handshake to @leg, on @addr_idx's address first, with the
+ * reserves (a reconnect happens when memory is scarcest).
+ */
+static int ns_leg_connect(struct ns_leg *leg, unsigned int *addr_idx,
+			  u8 *scratch, struct socket **sockp,
+			  struct ns_export_info *info)
+{
+	unsigned int noreclaim = ns_noreclaim_save();
+	int err;
+
+	err = ns_sock_connect(leg, addr_idx, sockp);
+	if (!err) {
+		err = ns_handshake(leg, *sockp, scratch, info);
+		if (err)
+			ns_sock_close(*sockp);
+	}
+	ns_noreclaim_restore(noreclaim);
+	return err;
+}
+
+/*
+ * Connect, handshake, check the export (or record it, the first time: the
+ * device is sized from its legs' first handshakes, ns_dev_configure()),
  * read back a few known blocks, go live.  The probe and the check happen
  * before any request can reach the new socket.
  */
@@ -186,22 +214,15 @@ int ns_conn_setup(struct ns_conn *conn, bool new)
 	ns_conn_set_state(conn, NS_CONN_CONNECTING);
 	spin_unlock(&dev->lock);
 
-	/* Reconnects happen under memory pressure: let them use the reserves. */
-	noreclaim = ns_noreclaim_save();
-	err = ns_sock_connect(conn, &sock);
-	if (!err) {
-		err = ns_handshake(conn, sock, &info);
-		if (err)
-			ns_sock_close(sock);
-	}
-	ns_noreclaim_restore(noreclaim);
+	err = ns_leg_connect(conn->leg, &conn->addr_idx, conn->scratch, &sock,
+			     &info);
 	if (err)
 		goto out_down;
 
 	if (new) {
-		err = ns_dev_configure(dev, &info);
+		conn->leg->info = info;
 	} else {
-		why = ns_check_export(dev, &info);
+		why = ns_check_export(conn->leg, &info);
 		err = why ? ns_refuse_export(conn, &info, why) : 0;
 	}
 	if (!err && !new) {
@@ -334,8 +355,8 @@ void ns_connect_work(struct work_struct *work)
 		/* Extra connections of a fresh device come up here too. */
 		if (conn->connects > 1) {
 			atomic64_inc(&dev->stats.reconnects);
-			pr_info("%s: connection %u re-established\n",
-				dev->disk->disk_name, conn->id);
+			pr_info("%s: leg %u connection %u re-established\n",
+				dev->disk->disk_name, conn->leg->id, conn->id);
 		}
 		return;
 	}
@@ -366,4 +387,52 @@ void ns_conn_stop(struct ns_conn *conn)
 	}
 	flush_work(&conn->err_work);
 	cancel_delayed_work_sync(&conn->connect_work);
+}
+
+/*
+ * The resync worker's side connection to a leg (mirror.c): the same
+ * connect, handshake and export check as a data connection, then plain
+ * blocking I/O with no socket timeout but TCP's own (keepalive, user
+ * timeout).
+ */
+int ns_link_open(struct ns_link *link)
+{
+	struct ns_dev *dev = link->leg->dev;
+	struct ns_export_info info;
+	struct socket *sock;
+	const char *why;
+	int err;
+
+	if (link->sock)
+		return 0;
+	err = ns_leg_connect(link->leg, &link->addr_idx, link->scratch, &sock,
+			     &info);
+	if (err)
+		return err;
+	why = ns_check_export(link->leg, &info);
+	if (why) {
+		ns_sock_close(sock);
+		return -EMEDIUMTYPE;
+	}
+	ns_sock_set_timeout(sock, MAX_SCHEDULE_TIMEOUT);
+	mutex_lock(&dev->link_lock);
+	link->sock = sock;
+	mutex_unlock(&dev->link_lock);
+	return 0;
+}
+
+void ns_link_close(struct ns_link *link)
+{
+	struct socket *sock;
+	struct ns_dev *dev;
+
+	if (!link->leg)
+		return;		/* the mirror link of a single leg */
+	dev = link->leg->dev;
+	mutex_lock(&dev->link_lock);
+	sock = link->sock;
+	link->sock = NULL;
+	mutex_unlock(&dev->link_lock);
+	if (sock)
+		ns_sock_close(sock);
 }

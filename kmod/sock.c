@@ -90,26 +90,27 @@ static int ns_addr_len(const struct sockaddr_storage *ss)
  * last.  The connect honours sk_sndtimeo, so a link that is down costs
  * connect_timeout seconds per address, not TCP's two minutes of SYN retries.
  */
-int ns_sock_connect(struct ns_conn *conn, struct socket **sockp)
+int ns_sock_connect(struct ns_leg *leg, unsigned int *addr_idx,
+		    struct socket **sockp)
 {
-	const struct ns_config *cfg = &conn->dev->cfg;
+	const struct ns_leg_config *lc = leg->cfg;
 	struct sockaddr_storage *ss;
 	struct socket *sock;
 	unsigned int i, idx;
 	int err = -EDESTADDRREQ;
 
-	for (i = 0; i < cfg->nr_addrs; i++) {
-		idx = (conn->addr_idx + i) % cfg->nr_addrs;
-		ss = (struct sockaddr_storage *)&cfg->addrs[idx];
+	for (i = 0; i < lc->nr_addrs; i++) {
+		idx = (*addr_idx + i) % lc->nr_addrs;
+		ss = (struct sockaddr_storage *)&lc->addrs[idx];
 		err = sock_create_kern(&init_net, ss->ss_family, SOCK_STREAM,
 				       IPPROTO_TCP, &sock);
 		if (err)
 			continue;
-		ns_sock_prepare(sock, cfg);
+		ns_sock_prepare(sock, &leg->dev->cfg);
 		err = kernel_connect(sock, (struct sockaddr *)ss,
 				     ns_addr_len(ss), 0);
 		if (!err) {
-			conn->addr_idx = idx;
+			*addr_idx = idx;
 			*sockp = sock;
 			return 0;
 		}
@@ -199,8 +200,9 @@ int ns_sock_send(struct socket *sock, const void *buf, size_t len, int flags)
 
 /* ---------------------------------------------------------------- send -- */
 
-static int ns_send_cmd(struct ns_conn *conn, struct ns_cmd *cmd)
+static int ns_send_sub(struct ns_conn *conn, struct ns_sub *sub)
 {
+	struct ns_cmd *cmd = sub->cmd;
 	struct request *rq = ns_cmd_rq(cmd);
 	bool payload = cmd->nbd_type == NBD_CMD_WRITE;
 	bool flush = cmd->nbd_type == NBD_CMD_FLUSH;
@@ -208,7 +210,7 @@ static int ns_send_cmd(struct ns_conn *conn, struct ns_cmd *cmd)
 		.magic	= cpu_to_be32(NBD_REQ_MAGIC),
 		.flags	= cpu_to_be16(cmd->nbd_flags),
 		.type	= cpu_to_be16(cmd->nbd_type),
-		.cookie	= cpu_to_be64(ns_cookie(cmd)),
+		.cookie	= cpu_to_be64(ns_cookie(sub)),
 		.offset	= cpu_to_be64(flush ? 0 : blk_rq_pos(rq) << SECTOR_SHIFT),
 		.len	= cpu_to_be32(flush ? 0 : blk_rq_bytes(rq)),
 	};
@@ -233,12 +235,12 @@ static int ns_send_cmd(struct ns_conn *conn, struct ns_cmd *cmd)
 }
 
 /* Swap requests first: they are what frees memory. */
-static struct ns_cmd *ns_next_to_send(struct ns_conn *conn)
+static struct ns_sub *ns_next_to_send(struct ns_conn *conn)
 {
 	if (!list_empty(&conn->send_swap))
-		return list_first_entry(&conn->send_swap, struct ns_cmd, node);
+		return list_first_entry(&conn->send_swap, struct ns_sub, node);
 	if (!list_empty(&conn->send_other))
-		return list_first_entry(&conn->send_other, struct ns_cmd, node);
+		return list_first_entry(&conn->send_other, struct ns_sub, node);
 	return NULL;
 }
 
@@ -246,27 +248,27 @@ void ns_tx_work(struct work_struct *work)
 {
 	struct ns_conn *conn = container_of(work, struct ns_conn, tx_work);
 	struct ns_dev *dev = conn->dev;
-	struct ns_cmd *cmd;
+	struct ns_sub *sub;
 	int err;
 
 	for (;;) {
 		spin_lock(&dev->lock);
-		cmd = conn->state == NS_CONN_LIVE ? ns_next_to_send(conn) : NULL;
-		if (!cmd) {
+		sub = conn->state == NS_CONN_LIVE ? ns_next_to_send(conn) : NULL;
+		if (!sub) {
 			spin_unlock(&dev->lock);
 			return;
 		}
-		list_move_tail(&cmd->node, &conn->inflight);
+		list_move_tail(&sub->node, &conn->inflight);
 		conn->nr_inflight++;
-		cmd->state = NS_CMD_SENDING;
-		cmd->gen = ++dev->seq;
-		cmd->sent = jiffies;
+		sub->state = NS_CMD_SENDING;
+		sub->gen = ++dev->seq;
+		sub->sent = jiffies;
 		spin_unlock(&dev->lock);
 
-		err = ns_send_cmd(conn, cmd);
+		err = ns_send_sub(conn, sub);
 
 		spin_lock(&dev->lock);
-		cmd->state = NS_CMD_SENT;
+		sub->state = NS_CMD_SENT;
 		spin_unlock(&dev->lock);
 		wake_up_all(&conn->send_wait);
 		if (err) {
@@ -278,30 +280,34 @@ void ns_tx_work(struct work_struct *work)
 
 /* -------------------------------------------------------------- receive -- */
 
-/* The reply (cookie) must name a request this connection sent. */
-static struct ns_cmd *ns_find_cmd(struct ns_conn *conn, u64 cookie)
+/* The reply (cookie) must name a sub-request this connection sent. */
+static struct ns_sub *ns_find_sub(struct ns_conn *conn, u64 cookie)
 {
 	struct ns_dev *dev = conn->dev;
-	u32 tag = lower_32_bits(cookie);
+	u32 tag = cookie & 0xffff, idx = (cookie >> 16) & 0xffff;
 	struct ns_cmd *cmd;
+	struct ns_sub *sub;
 
 	lockdep_assert_held(&dev->lock);
-	if (tag >= dev->cfg.queue_depth)
+	if (tag >= dev->cfg.queue_depth || idx >= NS_MAX_LEGS)
 		return NULL;
 	cmd = dev->by_tag[tag];
-	if (!cmd || cmd->conn != conn || cmd->gen != upper_32_bits(cookie))
+	if (!cmd || idx >= cmd->nr_subs)
 		return NULL;
-	if (cmd->state != NS_CMD_SENDING && cmd->state != NS_CMD_SENT)
+	sub = &cmd->sub[idx];
+	if (sub->conn != conn || sub->gen != upper_32_bits(cookie))
 		return NULL;
-	return cmd;
+	if (sub->state != NS_CMD_SENDING && sub->state != NS_CMD_SENT)
+		return NULL;
+	return sub;
 }
 
-/* Hand a request back to the connection: recovery will resend it. */
-static void ns_cmd_unreceive(struct ns_conn *conn, struct ns_cmd *cmd)
+/* Hand a sub back to the connection: recovery will resend it. */
+static void ns_sub_unreceive(struct ns_conn *conn, struct ns_sub *sub)
 {
 	spin_lock(&conn->dev->lock);
-	cmd->state = NS_CMD_SENT;
-	list_add(&cmd->node, &conn->inflight);
+	sub->state = NS_CMD_SENT;
+	list_add(&sub->node, &conn->inflight);
 	conn->nr_inflight++;
 	spin_unlock(&conn->dev->lock);
 }
@@ -331,46 +337,31 @@ static bool ns_fault_drop(struct ns_dev *dev)
 }
 
 /*
- * Take ownership of the request a reply names.  A reply may overtake the
- * end of its own send (the server answers a READ before tx_work has marked
- * it SENT): wait for tx_work to finish with it rather than race it.
+ * Take ownership of the sub a reply names.  A reply may overtake the end of
+ * its own send (the server answers a READ before tx_work has marked it
+ * SENT): wait for tx_work to finish with it rather than race it.
  */
-static struct ns_cmd *ns_claim_cmd(struct ns_conn *conn, u64 cookie)
+static struct ns_sub *ns_claim_sub(struct ns_conn *conn, u64 cookie)
 {
 	struct ns_dev *dev = conn->dev;
-	struct ns_cmd *cmd;
+	struct ns_sub *sub;
 
 	spin_lock(&dev->lock);
-	cmd = ns_find_cmd(conn, cookie);
-	if (cmd && cmd->state == NS_CMD_SENDING) {
+	sub = ns_find_sub(conn, cookie);
+	if (sub && sub->state == NS_CMD_SENDING) {
 		spin_unlock(&dev->lock);
 		wait_event(conn->send_wait,
-			   READ_ONCE(cmd->state) != NS_CMD_SENDING);
+			   READ_ONCE(sub->state) != NS_CMD_SENDING);
 		spin_lock(&dev->lock);
-		cmd = ns_find_cmd(conn, cookie);
+		sub = ns_find_sub(conn, cookie);
 	}
-	if (cmd) {
-		cmd->state = NS_CMD_RECEIVING;
-		list_del_init(&cmd->node);
+	if (sub) {
+		sub->state = NS_CMD_RECEIVING;
+		list_del_init(&sub->node);
 		conn->nr_inflight--;
 	}
 	spin_unlock(&dev->lock);
-	return cmd;
-}
-
-/* Under no lock: the request is ours (RECEIVING); complete it. */
-static void ns_cmd_done(struct ns_conn *conn, struct ns_cmd *cmd,
-			blk_status_t status)
-{
-	struct ns_dev *dev = conn->dev;
-
-	spin_lock(&dev->lock);
-	if (status == BLK_STS_OK)
-		ns_integrity_write_acked_locked(dev, cmd);
-	cmd->state = NS_CMD_IDLE;
-	dev->by_tag[ns_cmd_rq(cmd)->tag] = NULL;
-	spin_unlock(&dev->lock);
-	ns_finish(cmd, status);
+	return sub;
 }
 
 /* What an NBD error reply means to the block layer, once retries are spent. */
@@ -392,30 +383,56 @@ static blk_status_t ns_nbd_error_status(u32 error)
 /*
  * The server refused a request (ENOSPC, EINVAL for a TRIM, a failing disk):
  * the connection is healthy, so keep it, and try again a few times with
- * backoff before the error reaches the block layer.
+ * backoff before the error reaches the block layer.  A READ tries the
+ * other leg first, if there is one that has its blocks.
  */
-static void ns_cmd_server_error(struct ns_conn *conn, struct ns_cmd *cmd,
+static void ns_sub_server_error(struct ns_conn *conn, struct ns_sub *sub,
 				u32 error)
 {
 	struct ns_dev *dev = conn->dev;
+	struct ns_cmd *cmd = sub->cmd;
 	unsigned long delay;
 
 	pr_warn_ratelimited("%s: server %pISpc answered error %u to %s at sector %llu%s\n",
-			    dev->disk->disk_name, &dev->cfg.addrs[conn->addr_idx],
-			    error, ns_nbd_cmd_name(cmd->nbd_type),
+			    dev->disk->disk_name,
+			    &conn->leg->cfg->addrs[conn->addr_idx], error,
+			    ns_nbd_cmd_name(cmd->nbd_type),
 			    (u64)blk_rq_pos(ns_cmd_rq(cmd)),
-			    cmd->err_retries < NS_ERR_RETRIES ? "; retrying" : "");
+			    sub->err_retries < NS_ERR_RETRIES ? "; retrying" : "");
 	spin_lock(&dev->lock);
-	if (cmd->err_retries < NS_ERR_RETRIES && !ns_cmd_expired(dev, cmd)) {
-		delay = msecs_to_jiffies(NS_ERR_BACKOFF_MS << (2 * cmd->err_retries));
-		cmd->err_retries++;
-		ns_delay_locked(dev, cmd, delay);
+	if (sub->err_retries < NS_ERR_RETRIES && !ns_cmd_expired(dev, cmd)) {
+		delay = msecs_to_jiffies(NS_ERR_BACKOFF_MS << (2 * sub->err_retries));
+		sub->err_retries++;
+		if (cmd->nbd_type == NBD_CMD_READ && ns_mirrored(dev))
+			sub->avoid |= BIT(conn->leg->id);
+		ns_delay_locked(dev, sub, delay);
 		spin_unlock(&dev->lock);
 		atomic64_inc(&dev->stats.error_retries);
 		return;
 	}
 	spin_unlock(&dev->lock);
-	ns_cmd_done(conn, cmd, ns_nbd_error_status(error));
+	ns_sub_done(sub, ns_nbd_error_status(error));
+}
+
+/* A READ's payload arrived: check it, then complete, redirect or retry. */
+static int ns_read_arrived(struct ns_conn *conn, struct ns_sub *sub,
+			   const char **why)
+{
+	int err = ns_integrity_verify(conn, sub);
+
+	if (!err)
+		return 0;
+	/* Wrong on this leg, right on the other: read there, repair this. */
+	if (ns_mirror_repair(conn, sub))
+		return 1;
+	if (err == -EAGAIN) {
+		/* Read it again on a fresh connection. */
+		ns_sub_unreceive(conn, sub);
+		*why = "integrity error, reading again";
+		return -EBADMSG;
+	}
+	ns_sub_done(sub, BLK_STS_IOERR);
+	return 1;
 }
 
 /* Returns 0 to go on reading, or -errno and *why to reset the connection. */
@@ -424,7 +441,7 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 	struct ns_dev *dev = conn->dev;
 	struct nbd_simple_reply_hdr *h = &conn->rx_hdr;
 	u32 stall = READ_ONCE(dev->faults.stall_ms);
-	struct ns_cmd *cmd;
+	struct ns_sub *sub;
 	u32 error;
 	int err;
 
@@ -440,8 +457,8 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 			return -ECONNABORTED;
 	}
 
-	cmd = ns_claim_cmd(conn, be64_to_cpu(h->cookie));
-	if (!cmd) {
+	sub = ns_claim_sub(conn, be64_to_cpu(h->cookie));
+	if (!sub) {
 		*why = "reply for an unknown or finished request";
 		*proto = true;
 		return -EPROTO;
@@ -450,42 +467,34 @@ static int ns_handle_reply(struct ns_conn *conn, const char **why, bool *proto)
 	if (error) {
 		atomic64_inc(&dev->stats.server_errors);
 		if (error != NBD_ESHUTDOWN) {
-			ns_cmd_server_error(conn, cmd, error);
+			ns_sub_server_error(conn, sub, error);
 			return 0;
 		}
 		/* It is going away: resend elsewhere, or after it is back. */
-		ns_cmd_unreceive(conn, cmd);
+		ns_sub_unreceive(conn, sub);
 		*why = "server is shutting down";
 		return -ESHUTDOWN;
 	}
-	if (cmd->nbd_type == NBD_CMD_READ) {
-		err = ns_recv_data(conn, cmd);
+	if (sub->cmd->nbd_type == NBD_CMD_READ) {
+		err = ns_recv_data(conn, sub->cmd);
 		if (err) {
-			ns_cmd_unreceive(conn, cmd);
+			ns_sub_unreceive(conn, sub);
 			*why = "read payload cut short";
 			*proto = err == -EBADMSG || err == -ECONNRESET;
 			return err;
 		}
-		err = ns_integrity_verify(conn, cmd);
-		if (err == -EAGAIN) {
-			/* Read it again on a fresh connection. */
-			ns_cmd_unreceive(conn, cmd);
-			*why = "integrity error, reading again";
-			return -EBADMSG;
-		}
-		if (err) {
-			ns_cmd_done(conn, cmd, BLK_STS_IOERR);
-			return 0;
-		}
+		err = ns_read_arrived(conn, sub, why);
+		if (err)
+			return err < 0 ? err : 0;
 	}
 	if (ns_fault_drop(dev)) {
-		ns_cmd_unreceive(conn, cmd);
+		ns_sub_unreceive(conn, sub);
 		return 0;
 	}
 
 	/* The server answers again: the next loss starts a fresh backoff. */
 	WRITE_ONCE(conn->backoff_ms, NS_BACKOFF_MIN_MS);
-	ns_cmd_done(conn, cmd, BLK_STS_OK);
+	ns_sub_done(sub, BLK_STS_OK);
 	return 0;
 }
 
@@ -515,6 +524,43 @@ void ns_rx_work(struct work_struct *work)
 	if (proto && READ_ONCE(conn->state) == NS_CONN_LIVE)
 		atomic64_inc(&conn->dev->stats.proto_errors);
 	ns_conn_fail(conn, err, why);
+}
+
+/*
+ * One synchronous request on a socket nobody else reads: the integrity
+ * probe (before a connection goes live) and the resync worker's links.  A
+ * READ's payload lands in @buf, a WRITE's comes from it.  Returns 0,
+ * -EREMOTEIO with *nbd_error set for an error reply, or -errno.
+ */
+int ns_sync_io(struct socket *sock, u16 type, u64 off, u32 len, void *buf,
+	       u32 *nbd_error)
+{
+	bool flush = type == NBD_CMD_FLUSH, write = type == NBD_CMD_WRITE;
+	struct nbd_req_hdr req = {
+		.magic	= cpu_to_be32(NBD_REQ_MAGIC),
+		.type	= cpu_to_be16(type),
+		.cookie	= cpu_to_be64(NS_SYNC_COOKIE),
+		.offset	= cpu_to_be64(flush ? 0 : off),
+		.len	= cpu_to_be32(flush ? 0 : len),
+	};
+	struct nbd_simple_reply_hdr rep;
+	int err;
+
+	err = ns_sock_send(sock, &req, sizeof(req), write ? MSG_MORE : 0);
+	if (!err && write)
+		err = ns_sock_send(sock, buf, len, 0);
+	if (!err)
+		err = ns_sock_recv(sock, &rep, sizeof(rep));
+	if (err)
+		return err;
+	if (be32_to_cpu(rep.magic) != NBD_SIMPLE_REPLY_MAGIC ||
+	    be64_to_cpu(rep.cookie) != NS_SYNC_COOKIE)
+		return -EPROTO;
+	if (rep.error) {
+		*nbd_error = be32_to_cpu(rep.error);
+		return -EREMOTEIO;
+	}
+	return type == NBD_CMD_READ ? ns_sock_recv(sock, buf, len) : 0;
 }
 
 /* Polite goodbye at detach; the server may already be gone. */

@@ -64,6 +64,41 @@ static u64 ns_locked_u64(struct ns_dev *dev, const u64 *v)
 	return r;
 }
 
+enum ns_legs_what {
+	NS_LEGS_IN_SYNC, NS_LEGS_DIRTY, NS_LEGS_RESYNCED, NS_LEGS_REPAIRS,
+	NS_LEGS_DEGRADATIONS,
+};
+
+/* One figure over every leg, read under the lock. */
+static u64 ns_legs_sum(struct ns_dev *dev, enum ns_legs_what what)
+{
+	const struct ns_leg *leg;
+	u64 sum = 0;
+
+	spin_lock(&dev->lock);
+	for (leg = dev->legs; leg < dev->legs + dev->nr_legs; leg++) {
+		switch (what) {
+		case NS_LEGS_IN_SYNC:
+			sum += leg->state == NS_LEG_IN_SYNC;
+			break;
+		case NS_LEGS_DIRTY:
+			sum += leg->ndirty;
+			break;
+		case NS_LEGS_RESYNCED:
+			sum += leg->resynced;
+			break;
+		case NS_LEGS_REPAIRS:
+			sum += leg->repairs;
+			break;
+		case NS_LEGS_DEGRADATIONS:
+			sum += leg->degradations;
+			break;
+		}
+	}
+	spin_unlock(&dev->lock);
+	return sum;
+}
+
 #define NS_STAT_ATTR(_name, _expr)					\
 static ssize_t _name##_show(struct device *d,				\
 			    struct device_attribute *attr, char *buf)	\
@@ -98,6 +133,14 @@ NS_STAT_ATTR(lost_blocks, ns_locked_u64(dev, &dev->integ.lost));
 NS_STAT_ATTR(known_blocks, ns_locked_u64(dev, &dev->integ.known));
 NS_STAT_ATTR(integrity, dev->cfg.integrity);
 NS_STAT_ATTR(integrity_bytes, ns_integrity_bytes(dev));
+NS_STAT_ATTR(mirror_legs, dev->nr_legs);
+NS_STAT_ATTR(legs_in_sync, ns_legs_sum(dev, NS_LEGS_IN_SYNC));
+NS_STAT_ATTR(dirty_blocks, ns_legs_sum(dev, NS_LEGS_DIRTY));
+NS_STAT_ATTR(resynced_blocks, ns_legs_sum(dev, NS_LEGS_RESYNCED));
+NS_STAT_ATTR(repairs, ns_legs_sum(dev, NS_LEGS_REPAIRS));
+NS_STAT_ATTR(degradations, ns_legs_sum(dev, NS_LEGS_DEGRADATIONS));
+NS_STAT_ATTR(mirror_bytes, ns_mirror_bytes(dev));
+NS_STAT_ATTR(leg_timeout, dev->cfg.leg_timeout);
 NS_STAT_ATTR(size_bytes, dev->info.size);
 NS_STAT_ATTR(transmission_flags, dev->info.tflags);
 NS_STAT_ATTR(io_timeout, dev->cfg.io_timeout);
@@ -108,7 +151,7 @@ NS_STAT_ATTR(max_request_bytes, dev->limits.max_sectors << SECTOR_SHIFT);
 static ssize_t export_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%s\n", ns_dev_of(d)->cfg.export);
+	return sysfs_emit(buf, "%s\n", ns_dev_of(d)->cfg.legs[0].export);
 }
 static DEVICE_ATTR_RO(export);
 
@@ -119,35 +162,71 @@ static ssize_t name_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(name);
 
-/* One line per connection: id state address connects inflight errno age_s. */
+/*
+ * One line per connection: id state address connects inflight errno age_s
+ * leg (ids count on over the legs: leg 1's first is nr_conns).
+ */
 static ssize_t connections_show(struct device *d, struct device_attribute *attr,
 				char *buf)
 {
 	struct ns_dev *dev = ns_dev_of(d);
-	struct ns_conn *conn;
 	enum ns_conn_state state;
-	unsigned int i, inflight;
+	unsigned int inflight;
 	unsigned long since;
+	struct ns_conn *conn;
 	int len = 0, err;
 
-	for (i = 0; i < dev->nr_conns; i++) {
-		conn = &dev->conns[i];
+	ns_for_each_conn(dev, conn) {
+		if (conn->id >= dev->nr_conns)
+			continue;
 		spin_lock(&dev->lock);
 		state = conn->state;
 		inflight = conn->nr_inflight;
 		err = conn->last_error;
 		since = conn->live_since;
 		spin_unlock(&dev->lock);
-		len += sysfs_emit_at(buf, len, "%u %s %pISpc %llu %u %d %lu\n",
-				     conn->id, ns_conn_state_name(state),
-				     &dev->cfg.addrs[conn->addr_idx],
+		len += sysfs_emit_at(buf, len, "%u %s %pISpc %llu %u %d %lu %u\n",
+				     conn->leg->id * dev->nr_conns + conn->id,
+				     ns_conn_state_name(state),
+				     &conn->leg->cfg->addrs[conn->addr_idx],
 				     conn->connects, inflight, err,
 				     state == NS_CONN_LIVE ?
-				     (jiffies - since) / HZ : 0);
+				     (jiffies - since) / HZ : 0, conn->leg->id);
 	}
 	return len;
 }
 static DEVICE_ATTR_RO(connections);
+
+/*
+ * One line per leg: id state address export dirty resynced repairs
+ * degradations live resync_ms resyncing_s (the last resync's duration, and
+ * how long the current one has run, 0 if none).
+ */
+static ssize_t legs_show(struct device *d, struct device_attribute *attr,
+			 char *buf)
+{
+	struct ns_dev *dev = ns_dev_of(d);
+	struct ns_leg copy;
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < dev->nr_legs; i++) {
+		spin_lock(&dev->lock);
+		copy = dev->legs[i];
+		spin_unlock(&dev->lock);
+		len += sysfs_emit_at(buf, len, "%u %s %pISpc %s %llu %llu %llu %llu %u %u %lu\n",
+				     i, ns_leg_state_name(copy.state),
+				     &copy.cfg->addrs[0],
+				     copy.cfg->export[0] ? copy.cfg->export : "-",
+				     copy.ndirty, copy.resynced, copy.repairs,
+				     copy.degradations, copy.nr_live,
+				     copy.last_resync_ms,
+				     copy.resync_started ?
+				     (unsigned long)(jiffies - copy.resync_started) / HZ : 0);
+	}
+	return len;
+}
+static DEVICE_ATTR_RO(legs);
 
 /* Bucket i counts completions that took [2^(i-1), 2^i) microseconds. */
 static ssize_t latency_histogram_show(struct device *d,
@@ -178,6 +257,7 @@ static struct attribute *ns_attrs[] = {
 	[NS_SV_NR] = &dev_attr_export.attr,
 	&dev_attr_name.attr,
 	&dev_attr_connections.attr,
+	&dev_attr_legs.attr,
 	&dev_attr_latency_histogram.attr,
 	NULL,
 };
@@ -194,7 +274,10 @@ const struct attribute_group *ns_attr_groups[] = {
 
 /* ------------------------------------------------------ fault injection -- */
 
-/* Writing a connection id cuts that connection as if the link had dropped. */
+/*
+ * Writing a connection id (as in the connections file) cuts that connection
+ * as if the link had dropped.
+ */
 static ssize_t ns_cut_write(struct file *file, const char __user *ubuf,
 			    size_t count, loff_t *ppos)
 {
@@ -205,9 +288,10 @@ static ssize_t ns_cut_write(struct file *file, const char __user *ubuf,
 	err = kstrtouint_from_user(ubuf, count, 0, &id);
 	if (err)
 		return err;
-	if (id >= dev->nr_conns)
+	if (id >= dev->nr_legs * dev->nr_conns)
 		return -EINVAL;
-	ns_conn_fail(&dev->conns[id], -ECONNABORTED, "cut by fault injection");
+	ns_conn_fail(&dev->legs[id / dev->nr_conns].conns[id % dev->nr_conns],
+		     -ECONNABORTED, "cut by fault injection");
 	return count;
 }
 

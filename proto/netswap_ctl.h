@@ -34,6 +34,8 @@ NS_CFG_UINT(connect_timeout, 1, 600, 10,
 	    "seconds per connect and per handshake")
 NS_CFG_UINT(integrity, 0, 1, 1,
 	    "verify every page read against its crc32c")
+NS_CFG_UINT(leg_timeout, 1, 3600, 10,
+	    "mirror: seconds a server may be down before it is dropped")
 #undef NS_CFG_UINT
 
 #elif defined(NS_SYSFS_VALUE)
@@ -66,6 +68,14 @@ NS_SYSFS_VALUE(lost_blocks, gauge, "blocks known lost: reading them fails")
 NS_SYSFS_VALUE(known_blocks, gauge, "blocks whose crc32c is known")
 NS_SYSFS_VALUE(integrity, info, "1 if every read is verified")
 NS_SYSFS_VALUE(integrity_bytes, info, "memory held for checksums, bytes")
+NS_SYSFS_VALUE(mirror_legs, info, "servers the device writes to (2: mirrored)")
+NS_SYSFS_VALUE(legs_in_sync, gauge, "servers that hold every block")
+NS_SYSFS_VALUE(dirty_blocks, gauge, "blocks a mirror leg lacks, all legs")
+NS_SYSFS_VALUE(resynced_blocks, counter, "blocks copied to a leg that lacked them")
+NS_SYSFS_VALUE(repairs, counter, "blocks read back wrong from one leg, rewritten from the other")
+NS_SYSFS_VALUE(degradations, counter, "times a leg was dropped after leg_timeout")
+NS_SYSFS_VALUE(mirror_bytes, info, "memory held for the mirror (bitmaps, resync buffer), bytes")
+NS_SYSFS_VALUE(leg_timeout, info, "seconds a leg may be down before it is dropped")
 NS_SYSFS_VALUE(size_bytes, info, "device size, bytes")
 NS_SYSFS_VALUE(transmission_flags, info, "NBD transmission flags of the export")
 NS_SYSFS_VALUE(queue_depth, info, "requests in flight per device")
@@ -80,7 +90,8 @@ NS_SYSFS_VALUE(io_timeout, info, "I/O timeout, seconds (0: never fail)")
 #define NS_DEFAULT_PORT		"10809"	/* IANA's port for NBD */
 #define NS_MAX_ADDRS		8	/* addresses tried on every reconnect */
 #define NS_MAX_EXPORT		1024	/* export name, bytes with the NUL */
-#define NS_MAX_CONNS		16
+#define NS_MAX_CONNS		16	/* per leg */
+#define NS_MAX_LEGS		2	/* servers a device writes to (mirroring) */
 #define NS_MAX_NAME		32	/* configfs directory name, with the NUL */
 #define NS_CONFIGFS_DIR		"netswap"	/* /sys/kernel/config/netswap */
 #define NS_SYSFS_DIR		"netswap"	/* /sys/block/netswapN/netswap */
@@ -93,11 +104,15 @@ NS_SYSFS_VALUE(io_timeout, info, "I/O timeout, seconds (0: never fail)")
 #define NS_CFG_EXPORT		"export"
 #define NS_CFG_POWER		"power"		/* write 1: connect; 0: detach */
 #define NS_CFG_DEVICE		"device"	/* read: netswapN, once powered */
+#define NS_CFG_MIRROR_ADDRESSES	"mirror_addresses"	/* the second leg's */
+#define NS_CFG_MIRROR_EXPORT	"mirror_export"
 
 /* sysfs: the table-shaped files. */
 #define NS_SYSFS_EXPORT		"export"
 #define NS_SYSFS_NAME		"name"
-#define NS_SYSFS_CONNECTIONS	"connections"	/* id state addr connects inflight errno up_s */
+#define NS_SYSFS_CONNECTIONS	"connections"	/* id state addr connects inflight errno up_s leg */
+/* legs: id state address export dirty resynced repairs degradations live resync_ms resyncing_s */
+#define NS_SYSFS_LEGS		"legs"
 #define NS_SYSFS_LATENCY	"latency_histogram"
 #define NS_LAT_BUCKETS		20	/* log2 microseconds, last is open-ended */
 

@@ -31,6 +31,8 @@ expect 2 "io-timeout" "$ns" attach --io-timeout -1 nbd://x/y
 expect 2 "expected one" "$ns" attach
 expect 2 "queue-depth must be 1..1024" "$ns" attach --queue-depth 1025 nbd://x/y
 expect 2 "unrecognized option" "$ns" attach --integrity 0 nbd://x/y
+expect 2 "mirror expects two" "$ns" attach --mirror nbd://x/y
+expect 2 "expected one" "$ns" attach nbd://x/y nbd://z/y
 
 # Every attach option comes from the module's table (proto/netswap_ctl.h),
 # and the man page documents each.
@@ -123,6 +125,31 @@ assert d["connections"][0]["state"] == "live" and d["connections"][0]["up_second
 assert d["latency_us_log2"][8] == 17 and len(d["latency_us_log2"]) == 20
 assert d["integrity"] == 1 and d["server_data_lost"] == 1 and d["lost_blocks"] == 50
 PY
+# A mirrored device: a legs table, and the mirror's counters.
+for c in mirror_legs:2 legs_in_sync:1 dirty_blocks:512 resynced_blocks:2048 repairs:16 \
+	degradations:1 mirror_bytes:196608 leg_timeout:10; do
+	echo "${c#*:}" >"$d/${c%%:*}"
+done
+printf '%s\n' '0 in-sync 10.0.2.2:10809 swap 0 0 16 0 1 3400 0' \
+	'1 resync 10.0.2.2:10810 swap 512 2048 0 1 1 0 7' >"$d/legs"
+out=$("$ns" status swapdev) || fail "status of a mirror: $out"
+grep -q "mirror     2 legs, 1 in sync, drop after 10s down, 192.0 KiB  resynced 2048 blocks  repairs 16  drops 1" <<<"$out" ||
+	fail "status mirror line: $out"
+grep -q "leg 1      resync     10.0.2.2:10810 'swap'  live conns 1  dirty 512  resynced 2048  repairs 0  drops 1  resyncing for 7s" <<<"$out" ||
+	fail "status leg line: $out"
+grep -q "leg 0      in-sync    10.0.2.2:10809 'swap'  live conns 1  dirty 0  resynced 0  repairs 16  drops 0  last resync 3400 ms" <<<"$out" ||
+	fail "status leg 0 line: $out"
+"$ns" status --json swapdev | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["devices"][0]
+l = d["legs"]
+assert len(l) == 2 and l[1]["state"] == "resync" and l[1]["dirty_blocks"] == 512, l
+assert l[0]["last_resync_ms"] == 3400 and l[1]["resyncing_seconds"] == 7, l
+assert d["mirror_legs"] == 2 and d["resynced_blocks"] == 2048, d
+' || fail "status --json of a mirror"
+rm "$d/legs"
+echo 1 >"$d/mirror_legs"
+
 # A module older than the CLI lacks some files: they are left out, not zero.
 rm "$d/lost_blocks"
 "$ns" status --json >"$T/json" || fail "status --json with a file missing"

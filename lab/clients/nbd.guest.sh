@@ -15,5 +15,5 @@ guest_attach() {
 # guest_counters: the stock client never reconnects by itself and checks
 # nothing it reads.
 guest_counters() {
-	echo "reconnects=0 integrity_errors=0 server_data_lost=0"
+	echo "reconnects=0 integrity_errors=0 server_data_lost=0 resynced=0"
 }

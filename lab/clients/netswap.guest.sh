@@ -3,13 +3,16 @@
 # guest's /init as /lab/client.sh.
 # shellcheck shell=sh disable=SC2154 # ns_* are set by /init
 
-# guest_attach HOST PORT EXPORT: connect, print the block device.
+# guest_attach HOST PORT EXPORT: connect, print the block device.  With
+# ns.mirror_port (lab/run --mirror), the same export on that port too.
 guest_attach() {
 	mount -t configfs configfs /sys/kernel/config 2>/dev/null
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-	# shellcheck disable=SC2046 # options are words
+	mirror=''
+	[ -n "${ns_mirror_port:-}" ] && mirror="--mirror nbd://$1:$ns_mirror_port/$3"
+	# shellcheck disable=SC2046,SC2086 # options are words
 	netswap attach $(echo "${ns_netswap_opts:-}" | tr ',' ' ') \
-		"nbd://$1:$2/$3" || return 1
+		${mirror:+--mirror} "nbd://$1:$2/$3" ${mirror#--mirror } || return 1
 	netswap reserve >&2
 	# lab/run --reserve PERCENT: min_free_kbytes at that share of the
 	# recommendation (the estimate checked against a deadlock scenario).
@@ -29,17 +32,20 @@ guest_attach() {
 guest_counters() {
 	d=/sys/block/netswap0/netswap
 	if [ ! -d $d ]; then
-		echo "reconnects=0 integrity_errors=0 server_data_lost=0"
+		echo "reconnects=0 integrity_errors=0 server_data_lost=0 resynced=0"
 		return
 	fi
 	line="NS-NETSWAP reconnects=$(cat $d/reconnects)"
 	for c in lost_connections resends timeouts protocol_errors \
 		server_errors error_retries io_errors swap_requests \
 		integrity_errors integrity_rereads server_data_lost lost_blocks \
-		integrity_bytes size_bytes; do
+		integrity_bytes size_bytes resynced_blocks repairs degradations \
+		legs_in_sync; do
 		line="$line $c=$(cat $d/$c)"
 	done
 	echo "$line" >&2
+	# A mirror: each leg's state, dirty blocks, resync (see netswap(8)).
+	[ "$(cat $d/mirror_legs)" -gt 1 ] && sed 's/^/NS-LEG /' $d/legs >&2
 	echo "reconnects=$(cat $d/reconnects) integrity_errors=$(cat $d/integrity_errors)" \
-		"server_data_lost=$(cat $d/server_data_lost)"
+		"server_data_lost=$(cat $d/server_data_lost) resynced=$(cat $d/resynced_blocks)"
 }

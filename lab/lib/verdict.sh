@@ -3,7 +3,7 @@
 # The verdict of a lab run and the one result line the contract promises:
 #   PASS|FAIL scenario= client= server= seconds= pages_verified= errors=
 #             pswpin= pswpout= pgscan_direct_throttle= PFMemallocDrop=
-#             reconnects= integrity_errors= server_data_lost= min_kib=
+#             reconnects= integrity_errors= server_data_lost= resynced= min_kib=
 #             free_low_kib= below_min=
 # A FAIL is preceded by "reason: ..." and the last 60 console lines; every
 # run is preceded by an "info:" line (kernel, sizes, injected events).
@@ -12,7 +12,7 @@ LAB_SECONDS=0
 
 lab_result_line() { # PASS|FAIL
 	local s=$1
-	echo "$s scenario=$LAB_SCENARIO client=$LAB_CLIENT server=$LAB_SERVER seconds=$LAB_SECONDS pages_verified=${S[verified]:-0} errors=${LAB_ERRORS:-0} pswpin=${S[pswpin]:-0} pswpout=${S[pswpout]:-0} pgscan_direct_throttle=${S[pgscan_direct_throttle]:-0} PFMemallocDrop=${S[PFMemallocDrop]:-0} reconnects=${S[reconnects]:-0} integrity_errors=${S[integrity_errors]:-0} server_data_lost=${S[server_data_lost]:-0} min_kib=${S[min_kib]:-0} free_low_kib=${S[free_low_min]:--1} below_min=${S[below_min]:-0}"
+	echo "$s scenario=$LAB_SCENARIO client=$LAB_CLIENT server=$LAB_SERVER seconds=$LAB_SECONDS pages_verified=${S[verified]:-0} errors=${LAB_ERRORS:-0} pswpin=${S[pswpin]:-0} pswpout=${S[pswpout]:-0} pgscan_direct_throttle=${S[pgscan_direct_throttle]:-0} PFMemallocDrop=${S[PFMemallocDrop]:-0} reconnects=${S[reconnects]:-0} integrity_errors=${S[integrity_errors]:-0} server_data_lost=${S[server_data_lost]:-0} resynced=${S[resynced]:-0} min_kib=${S[min_kib]:-0} free_low_kib=${S[free_low_min]:--1} below_min=${S[below_min]:-0}"
 }
 
 lab_info_line() {
