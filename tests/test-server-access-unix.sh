@@ -62,7 +62,7 @@ grep -q "unix(uid $me, pid [0-9]*): denied export 'theirs'" "$ux_ERR" ||
 : >"$T/plain"
 for path in "$T/ux.sock" "$T/plain"; do
 	rc=0
-	timeout 10 "$NETSWAPD" --listen "unix:$path" --export a=mem:1M \
+	timeout 60 "$NETSWAPD" --listen "unix:$path" --export a=mem:1M \
 		>"$T/bad.out" 2>"$T/bad.err" || rc=$?
 	assert_eq "$rc" 1 "exit status over $path"
 	assert_eq "$(wc -l <"$T/bad.err")" 1 "lines of error over $path"

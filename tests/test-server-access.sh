@@ -174,7 +174,7 @@ for pid in "$ro_PID" "$ro2_PID"; do
 done
 # A writable server cannot take a file that read-only servers hold.
 rc=0
-timeout 10 "$NETSWAPD" --listen 127.0.0.1:0 --export "file=file:$img" \
+timeout 60 "$NETSWAPD" --listen 127.0.0.1:0 --export "file=file:$img" \
 	>"$T/rw.out" 2>"$T/rw.err" || rc=$?
 assert_eq "$rc" 1 "exit status of a writable server on a file in use"
 grep -q "in use" "$T/rw.err" || fail "no 'in use' error: $(cat "$T/rw.err")"

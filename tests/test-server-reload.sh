@@ -148,7 +148,7 @@ grep -qE 'READ: .*io=16\.0MiB' "$T/fio.log" ||
 assert_alive "$rl_PID" "after the reloads and signals"
 # f's lock is held again after the refused reload: no writer can take f.
 rc=0
-timeout 10 "$NETSWAPD" --listen 127.0.0.1:0 --export "f=file:$T/f.img:1M" \
+timeout 60 "$NETSWAPD" --listen 127.0.0.1:0 --export "f=file:$T/f.img:1M" \
 	>"$T/second.out" 2>"$T/second.err" || rc=$?
 assert_eq "$rc" 1 "a second server on f"
 grep -q "in use" "$T/second.err" || fail "second server on f: $(cat "$T/second.err")"
