@@ -1,41 +1,59 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Read the counters of counters.h from /proc.  Plain stdio: the caller is
- * mlocked, and these files are small.  Each file is opened once and read
- * again from its start: when the guest is stuck in reclaim, an open() may
- * block on an allocation, a read of an open /proc file rarely does, and the
- * reports from that moment (free memory against the min watermark) are the
- * ones that explain a stall.
+ * Read the counters of counters.h from /proc.  Each file is opened once and
+ * read again from its start (lseek 0 makes a seq_file regenerate): when the
+ * guest is stuck in reclaim an open() may block on an allocation, a read of
+ * an open /proc file rarely does, and the reports from that moment (free
+ * memory against the min watermark) are the ones that explain a stall.
+ * No stdio here: its buffer would serve a rewound file from stale data.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "counters.h"
 
-/* The file at @path, opened on first use and rewound afterwards. */
-static FILE *reopen(FILE **f, const char *path)
+#define FILE_MAX 32768
+
+struct procfile {
+	const char *path;
+	int fd;
+	char buf[FILE_MAX];
+};
+
+/* The whole file, NUL-terminated, or NULL. */
+static char *slurp(struct procfile *p)
 {
-	if (!*f)
-		*f = fopen(path, "r");
-	else
-		rewind(*f);
-	return *f;
+	size_t len = 0;
+	ssize_t n;
+
+	if (p->fd < 0)
+		p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	if (p->fd < 0 || lseek(p->fd, 0, SEEK_SET) < 0)
+		return NULL;
+	while (len < sizeof(p->buf) - 1 &&
+	       (n = read(p->fd, p->buf + len, sizeof(p->buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	p->buf[len] = '\0';
+	return len ? p->buf : NULL;
 }
 
-/* "name value" files: /proc/vmstat, /proc/meminfo ("Name:   value kB"). */
-static void read_pairs(FILE **cache, const char *path,
-		       const char *const *names, long long *const *vals, int n)
+/* "name value" lines: /proc/vmstat, /proc/meminfo ("Name:   value kB"). */
+static void read_pairs(struct procfile *p, const char *const *names,
+		       long long *const *vals, int n)
 {
-	char name[64];
+	char *line, *save, name[64], *text = slurp(p);
 	long long v;
-	FILE *f = reopen(cache, path);
 	int i;
 
-	if (!f)
-		return;
-	while (fscanf(f, "%63s %lld%*[^\n]", name, &v) == 2) {
-		size_t len = strlen(name);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t len;
 
+		if (sscanf(line, "%63s %lld", name, &v) != 2)
+			continue;
+		len = strlen(name);
 		if (len && name[len - 1] == ':')
 			name[len - 1] = '\0';
 		for (i = 0; i < n; i++)
@@ -50,29 +68,26 @@ static void read_pairs(FILE **cache, const char *path,
  */
 static long long netstat_field(const char *field)
 {
-	static char hdr[8192], val[8192];
-	static FILE *cache;
-	FILE *f = reopen(&cache, "/proc/net/netstat");
+	static struct procfile p = { .path = "/proc/net/netstat", .fd = -1 };
+	char *text = slurp(&p), *hdr, *val, *hs, *vs, *h, *v;
 	long long result = -1;
 
-	if (!f)
+	hdr = text ? strstr(text, "TcpExt:") : NULL;
+	if (hdr && hdr != text && hdr[-1] != '\n')
+		hdr = strstr(text, "\nTcpExt:");	/* not MPTcpExt: */
+	val = hdr ? strchr(hdr + 1, '\n') : NULL;
+	if (!val)
 		return -1;
-	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
-		char *hs, *vs, *h, *v;
-
-		if (strncmp(hdr, "TcpExt:", 7))
-			continue;
-		h = strtok_r(hdr, " \n", &hs);
-		v = strtok_r(val, " \n", &vs);
-		while (h && v) {
-			if (!strcmp(h, field)) {
-				sscanf(v, "%lld", &result);
-				break;
-			}
-			h = strtok_r(NULL, " \n", &hs);
-			v = strtok_r(NULL, " \n", &vs);
+	*val++ = '\0';
+	h = strtok_r(hdr, " \n", &hs);
+	v = strtok_r(val, " \n", &vs);
+	while (h && v) {
+		if (!strcmp(h, field)) {
+			sscanf(v, "%lld", &result);
+			break;
 		}
-		break;
+		h = strtok_r(NULL, " \n", &hs);
+		v = strtok_r(NULL, " \n", &vs);
 	}
 	return result;
 }
@@ -84,15 +99,16 @@ static long long netstat_field(const char *field)
  */
 static long long min_watermark_kib(void)
 {
-	static FILE *cache;
-	FILE *f = reopen(&cache, "/proc/zoneinfo");
-	char line[256];
+	static struct procfile p = { .path = "/proc/zoneinfo", .fd = -1 };
+	char *line, *save, word[16], *text = slurp(&p);
 	long long pages, sum = 0;
 
-	if (!f)
+	if (!text)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " min %lld", &pages) == 1)
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, " %15s %lld", word, &pages) == 2 &&
+		    !strcmp(word, "min"))
 			sum += pages;
 	return sum * 4;
 }
@@ -100,15 +116,14 @@ static long long min_watermark_kib(void)
 /* MemFree alone, cheap enough to sample ten times a second. */
 long long counters_memfree_kib(void)
 {
-	static FILE *cache;
-	FILE *f = reopen(&cache, "/proc/meminfo");
-	char line[128];
+	static struct procfile p = { .path = "/proc/meminfo", .fd = -1 };
+	char *text = slurp(&p), *at;
 	long long kib;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %lld", &kib) == 1)
-			return kib;
-	return -1;
+	at = text ? strstr(text, "MemFree:") : NULL;
+	if (!at || sscanf(at, "MemFree: %lld", &kib) != 1)
+		return -1;
+	return kib;
 }
 
 void counters_read(struct counters *c)
@@ -117,7 +132,8 @@ void counters_read(struct counters *c)
 		"pswpin", "pswpout", "pgscan_direct_throttle", "nr_writeback",
 	};
 	static const char *const mem[] = { "MemFree", "SwapFree" };
-	static FILE *vmstat, *meminfo;
+	static struct procfile vmstat = { .path = "/proc/vmstat", .fd = -1 };
+	static struct procfile meminfo = { .path = "/proc/meminfo", .fd = -1 };
 	long long *const vmv[] = {
 		&c->pswpin, &c->pswpout, &c->pgscan_direct_throttle,
 		&c->writeback_pages,
@@ -126,8 +142,8 @@ void counters_read(struct counters *c)
 
 	c->pswpin = c->pswpout = c->pgscan_direct_throttle = -1;
 	c->writeback_pages = c->memfree_kib = c->swapfree_kib = -1;
-	read_pairs(&vmstat, "/proc/vmstat", vm, vmv, 4);
-	read_pairs(&meminfo, "/proc/meminfo", mem, memv, 2);
+	read_pairs(&vmstat, vm, vmv, 4);
+	read_pairs(&meminfo, mem, memv, 2);
 	c->pfmemalloc_drop = netstat_field("PFMemallocDrop");
 	c->min_kib = min_watermark_kib();
 }

@@ -12,8 +12,7 @@
  * are stuck: that is what lets the host tell a stall from slow progress.
  *
  * Every line it prints starts with "NS-" and is key=value, for the host:
- *   NS-MEMHOG-START procs= pages= passes= uptime=
- *   (uptime: the kernel's clock at t=0, to place kernel messages on t)
+ *   NS-MEMHOG-START procs= pages= passes=
  *   NS-PROGRESS t= done= total= verified= mismatches= pswpin= pswpout=
  *               pgscan_direct_throttle= PFMemallocDrop= memfree_kib=
  *               swapfree_kib= min_kib= writeback= free_low_kib=
@@ -188,19 +187,6 @@ static int child(const struct opts *o, long proc, long pages)
 	return bad ? 1 : 0;
 }
 
-static double uptime(void)
-{
-	FILE *f = fopen("/proc/uptime", "r");
-	double up = -1;
-
-	if (f) {
-		if (fscanf(f, "%lf", &up) != 1)
-			up = -1;
-		fclose(f);
-	}
-	return up;
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -281,8 +267,8 @@ int main(int argc, char **argv)
 		perror("memhog: mmap");
 		return 3;
 	}
-	printf("NS-MEMHOG-START procs=%ld pages=%ld passes=%ld uptime=%.2f\n",
-	       o.procs, pages, o.passes, uptime());
+	printf("NS-MEMHOG-START procs=%ld pages=%ld passes=%ld\n", o.procs,
+	       pages, o.passes);
 	t0 = now();
 	for (p = 0; p < o.procs; p++) {
 		pids[p] = fork();

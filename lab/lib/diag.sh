@@ -10,11 +10,13 @@
 # /init enabled the dump keys (kernel.sysrq=1).
 
 LAB_DUMPED=0
+LAB_DUMP_AT=''	# console size when the dumps were asked for
 
 lab_guest_dump() {
 	local k
 	kill -0 "$QEMU_PID" 2>/dev/null || return 0
 	lab_log "asking the stuck guest for sysrq dumps (memory, blocked tasks, CPUs, all tasks)"
+	LAB_DUMP_AT=$(stat -c %s "$RUN/console.log")
 	for k in 7 m w l t; do
 		"$LAB_DIR/monitor" "$RUN/monitor.sock" "sendkey alt-sysrq-$k" \
 			>>"$RUN/monitor.log" 2>&1 || true

@@ -62,9 +62,10 @@ lab_link() {
 		lab_log "warning: set_link n0 $1 failed"
 }
 
+# The scenario's SC_FLOOD_ARGS (e.g. --pps, --size) shape the flood.
 lab_flood_start() {
 	"${LAB_NS_EXEC[@]}" "$BIN/flood" --tcp "$FLOOD_TCP" --udp "$FLOOD_UDP" \
-		>"$RUN/flood.out" 2>&1 &
+		"${SC_FLOOD_ARGS[@]}" >"$RUN/flood.out" 2>&1 &
 	FLOOD_PID=$!
 }
 

@@ -23,8 +23,9 @@ lab_info_line() {
 
 lab_console_tail() {
 	echo "--- last 60 console lines ---"
-	tr -d '\r' <"$RUN/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
-		tail -n 60
+	# Up to the sysrq dumps, if the host asked for them (lab/lib/diag.sh).
+	head -c "${LAB_DUMP_AT:-1T}" "$RUN/console.log" | tr -d '\r' |
+		sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tail -n 60
 	echo "--- end of console ---"
 }
 

@@ -75,7 +75,7 @@ lab_log_progress() {
 }
 
 lab_watch() {
-	local now sig last_sig='' last_change last_log=0 phase='' what
+	local now sig last_sig='' last_change last_log=0 phase='' what limit
 	local first_failure=''
 	last_change=$(date +%s)
 	while :; do
@@ -113,7 +113,11 @@ lab_watch() {
 				break
 			fi
 		fi
-		if [ $((now - last_change)) -ge "$LAB_STALL" ]; then
+		# Boot and attach are slow on a loaded host (more than 40 s seen
+		# under TCG): a --stall below 120 s only counts once memhog runs.
+		limit=$LAB_STALL
+		[ "$phase" = run ] || [ "$limit" -ge 120 ] || limit=120
+		if [ $((now - last_change)) -ge "$limit" ]; then
 			STOP_STALL=$((now - last_change))
 			lab_log "stall: no progress for ${STOP_STALL}s"
 			break
