@@ -5,6 +5,7 @@
 # make demo       the main job, on a fresh machine
 # make bench      server benchmark against peers (not a test)
 # make bench-alloc  the buffer allocator study (not a test)
+# make bench-rbd  netswapd's rbd: export against qemu-nbd on Ceph (not a test)
 # make fuzz       a long libFuzzer run
 # make lab        every lab scenario, every client; writes docs/results.md
 # make install    PREFIX=/usr/local DESTDIR=
@@ -57,7 +58,7 @@ FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer \
 rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
-.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod bench-alloc deb
+.PHONY: all asan test demo bench fuzz fuzz-build lab install clean kmod bench-alloc bench-rbd deb
 .DELETE_ON_ERROR:
 
 all: server/netswapd cli/netswap
@@ -128,6 +129,9 @@ build/bench/netswapd-trace: $(call rel_obj,server/main.c $(SERVER_SRC) $(LIB_SRC
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wl,--wrap=arena_alloc,--wrap=arena_alloc_or_wait,--wrap=arena_free \
 		-o $@ $^ $(LDLIBS)
+
+bench-rbd: all
+	@bench/rbd/run
 
 bench-alloc:
 	@bench/alloc/run
