@@ -90,7 +90,8 @@ start_listening() {
 	"$bin" "$@" >"$out" 2>"$err" &
 	local pid=$!
 	_pids+=("$pid")
-	for _ in $(seq 1 200); do
+	# 60 s: a sanitized server starts slowly on a loaded machine.
+	for _ in $(seq 1 1200); do
 		addr=$(sed -n 's/^listening //p' "$out" | head -1)
 		[ -n "$addr" ] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; fail "$name exited at start"; }
