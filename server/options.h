@@ -46,7 +46,8 @@ X(FN, opt_listen, "listen", "ADDR:PORT|unix:PATH", 0, 0, 0, 0,		\
   "listen on TCP (IPv4, or [IPv6]:PORT; port 0 picks a free port) or "	\
   "on a Unix socket; repeatable (default 127.0.0.1:10809)")		\
 X(FN, opt_export, "export", "NAME=SPEC[,ATTR...]", 0, 0, 0, OPT_RELOAD,	\
-  "serve an export; SPEC is mem:SIZE or file:PATH[:SIZE], ATTRs "	\
+  "serve an export; SPEC is mem:SIZE, file:PATH[:SIZE] or "		\
+  "rbd:POOL/IMAGE[,conf=PATH][,id=USER]; ATTRs "			\
   "allow=CIDR+..., allow-uid=UID+..., read-only, preallocate, "	\
   "description=TEXT (last); repeatable")				\
 X(FN, opt_allow, "allow", "CIDR", 0, 0, 0, OPT_RELOAD,			\
