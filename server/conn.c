@@ -26,6 +26,15 @@
 
 static void linger(struct nsd_conn *c);
 
+static int socket_domain(int fd)
+{
+	int domain = AF_UNIX;
+	socklen_t len = sizeof(domain);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+	return domain;
+}
+
 /*
  * A client that vanished (crash, power loss, a cut link) sends no FIN or
  * RST: without these its socket, and the reserve its connection holds,
@@ -35,13 +44,9 @@ static void linger(struct nsd_conn *c);
  */
 static void set_dead_peer_timeouts(int fd, const struct nsd_config *cfg)
 {
-	int domain = AF_UNIX, on = cfg->tcp_keepalive > 0;
-	socklen_t len = sizeof(domain);
+	int on = cfg->tcp_keepalive > 0;
 	unsigned int ut = cfg->tcp_user_timeout * 1000U;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
-	    domain == AF_UNIX)
-		return;
 	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) ||
 	    (on && (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
 			       &cfg->tcp_keepalive, sizeof(int)) ||
@@ -66,7 +71,12 @@ struct nsd_conn *conn_new(struct nsd_server *srv, int fd, const char *peer)
 		free(c);
 		return NULL;
 	}
-	set_dead_peer_timeouts(fd, srv->cfg);
+	/* server_accept() identifies the peer later; whatever made the
+	 * socket (a test harness too), its kind decides how input is
+	 * dropped (recv_drop). */
+	c->who.is_unix = socket_domain(fd) == AF_UNIX;
+	if (!c->who.is_unix)
+		set_dead_peer_timeouts(fd, srv->cfg);
 	c->srv = srv;
 	c->fd = fd;
 	c->phase = PHASE_HANDSHAKE;
@@ -206,10 +216,28 @@ static void note_short_read(struct nsd_conn *c)
 		c->can_read = false;
 }
 
-ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
+#define DROP_CHUNK (1U << 20)	/* bytes discarded per recv() on TCP */
+#define DROP_SCRATCH 16384	/* ... on a Unix socket, through a buffer */
+
+/* recv() of up to @len bytes to drop: TCP drops them in the kernel
+ * (MSG_TRUNC, no copy); a Unix stream socket has no such flag. */
+static ssize_t recv_drop(int fd, bool is_unix, size_t len)
+{
+	char scratch[DROP_SCRATCH];
+
+	if (is_unix)
+		return recv(fd, scratch, len < sizeof(scratch) ? len : sizeof(scratch),
+			    MSG_DONTWAIT);
+	return recv(fd, NULL, len < DROP_CHUNK ? len : DROP_CHUNK,
+		    MSG_TRUNC | MSG_DONTWAIT);
+}
+
+/* conn_recv(), into @dst, or dropped when @dst is NULL. */
+static ssize_t recv_or_drop(struct nsd_conn *c, void *dst, size_t len)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, dst, len, MSG_DONTWAIT);
+		ssize_t n = dst ? recv(c->fd, dst, len, MSG_DONTWAIT)
+				: recv_drop(c->fd, c->who.is_unix, len);
 
 		if (n > 0) {
 			if ((size_t)n < len)
@@ -231,6 +259,11 @@ ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
 		conn_fail(c, strerror(errno));
 		return -1;
 	}
+}
+
+ssize_t conn_recv(struct nsd_conn *c, void *dst, size_t len)
+{
+	return recv_or_drop(c, dst, len);
 }
 
 ssize_t conn_fill_staging(struct nsd_conn *c)
@@ -315,10 +348,10 @@ static int rx_discard(struct nsd_conn *c)
 
 	c->discard_left -= conn_take_staged(c, NULL, c->discard_left);
 	while (c->discard_left) {
-		want = c->discard_left < CONN_RXBUF ? c->discard_left : CONN_RXBUF;
+		want = c->discard_left < DROP_CHUNK ? c->discard_left : DROP_CHUNK;
 		if (!c->can_read)
 			return 0;
-		n = conn_recv(c, c->rxbuf, (size_t)want);
+		n = recv_or_drop(c, NULL, (size_t)want);
 		if (n <= 0)
 			return (int)n;
 		c->discard_left -= (uint64_t)n;
@@ -682,12 +715,11 @@ static void start_linger(struct nsd_conn *c)
 	loop_mark_ready(c->loop, c);
 }
 
-/* Lingering: read and drop input until EOF (MSG_TRUNC discards TCP data
- * without copying it), a bounded amount per turn. */
+/* Lingering: read and drop input until EOF, a bounded amount per turn. */
 static void linger(struct nsd_conn *c)
 {
 	for (int budget = 64; budget; budget--) {
-		ssize_t n = recv(c->fd, NULL, 1U << 20, MSG_TRUNC | MSG_DONTWAIT);
+		ssize_t n = recv_drop(c->fd, c->who.is_unix, DROP_CHUNK);
 
 		if (n > 0 || (n < 0 && errno == EINTR))
 			continue;
