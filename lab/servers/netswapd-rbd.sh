@@ -20,7 +20,8 @@ server_prepare() {
 	LAB_NETSWAPD=${LAB_NETSWAPD:-$LAB_TOP/server/netswapd}
 	make -C "$LAB_TOP" -s server/netswapd >&2 ||
 		{ echo "cannot build netswapd" >&2; return 1; }
-	ldd "$LAB_NETSWAPD" | grep -q librbd ||
+	# Built with rbd: exports, librbd linked or loaded at run time.
+	grep -qa rbd_aio_write_zeroes "$LAB_NETSWAPD" ||
 		{ echo "$LAB_NETSWAPD was built without librbd" >&2; return 1; }
 	# The cluster outlives no run: its watcher ends it with lab/run.
 	out=$(CEPH_WATCH_TIMEOUT=${LAB_CEPH_WATCH_TIMEOUT:-30} \
