@@ -172,7 +172,8 @@ static char *describe(const struct nsd_export_spec *s,
 		return strdup(s->description);
 	size_format(e->size, sz, sizeof(sz));
 	if (asprintf(&d, "%s %s%s", sz,
-		     e->kind == NSD_EXPORT_MEM ? "memory" : "file",
+		     e->kind == NSD_EXPORT_MEM ? "memory" :
+		     e->kind == NSD_EXPORT_RBD ? "rbd" : "file",
 		     e->read_only ? ", read-only" : "") < 0)
 		return NULL;
 	return d;

@@ -252,7 +252,7 @@ int export_spec_parse(const char *arg, struct nsd_export_spec *es,
 	rc = !es->name || !backing || parse_backing(backing, es);
 	free(backing);
 	if (rc)
-		snprintf(why, len, "bad SPEC '%s' (NAME=mem:SIZE or NAME=file:PATH[:SIZE])",
+		snprintf(why, len, "bad SPEC '%s' (NAME=mem:SIZE, NAME=file:PATH[:SIZE] or NAME=rbd:POOL/IMAGE)",
 			 arg);
 	else if (!utf8_valid(es->name))
 		rc = snprintf(why, len, "export name is not UTF-8");
