@@ -31,14 +31,13 @@ MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 SD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
 STD_CFLAGS += $(if $(MHD_LIBS),-DNSD_HAVE_MHD) $(if $(SD_LIBS),-DNSD_HAVE_SYSTEMD)
 LDLIBS := -pthread $(MHD_LIBS) $(SD_LIBS)
-# librbd serves rbd: exports (server/rbd.c).  Debian's librbd-dev has no
-# .pc file: then a compile probe decides.
-RBD_PROBE := printf '\#include <rbd/librbd.h>\nint main(void) { return !rbd_aio_write_zeroes; }\n' | \
-	$(CC) -x c - -o /dev/null -lrbd -lrados
-RBD_LIBS := $(or $(shell pkg-config --libs librbd librados 2>/dev/null),\
-	$(shell $(RBD_PROBE) 2>/dev/null && echo -lrbd -lrados))
-STD_CFLAGS += $(if $(RBD_LIBS),-DNSD_HAVE_RBD)
-LDLIBS += $(RBD_LIBS)
+# librbd serves rbd: exports (server/rbd.c), loaded at run time by
+# server/rbd-lib.c: only its headers (librbd-dev) are needed to build, and a
+# compile probe checks that they have what rbd.c calls.
+RBD_PROBE := printf '\#include <rbd/librbd.h>\nvoid *p = (void *)rbd_aio_write_zeroes;\n' | \
+	$(CC) -x c -c - -o /dev/null
+RBD_OK := $(shell $(RBD_PROBE) 2>/dev/null && echo y)
+STD_CFLAGS += $(if $(RBD_OK),-DNSD_HAVE_RBD)
 
 LIB_SRC := $(wildcard lib/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))

@@ -123,9 +123,9 @@ void rbd_submit(struct nsd_req *r)
 
 #else /* NSD_HAVE_RBD */
 
-#include <rados/librados.h>
-#include <rbd/librbd.h>
 #include <time.h>
+
+#include "rbd-lib.h"
 
 /* librbd's -EBLOCKLISTED */
 #define RBD_EBLOCKLISTED ESHUTDOWN
@@ -196,17 +196,17 @@ static void note_holder(struct nsd_rbd *b)
 	size_t n = 4;
 
 	snprintf(b->holder, sizeof(b->holder), "another client");
-	if (rbd_lock_get_owners(b->image, &mode, owners, &n) == 0) {
+	if (RBD(rbd_lock_get_owners)(b->image, &mode, owners, &n) == 0) {
 		if (n)
 			snprintf(b->holder, sizeof(b->holder), "%s", owners[0]);
-		rbd_lock_get_owners_cleanup(owners, n);
+		RBD(rbd_lock_get_owners_cleanup)(owners, n);
 	}
 }
 
 /* Take the lock if we can: SERVING, STANDBY (a live holder), or FENCED. */
 static void take_lock(struct nsd_rbd *b, bool quiet)
 {
-	int rc = rbd_lock_acquire(b->image, RBD_LOCK_MODE_EXCLUSIVE);
+	int rc = RBD(rbd_lock_acquire)(b->image, RBD_LOCK_MODE_EXCLUSIVE);
 	int was = atomic_load(&b->state);
 
 	if (rc == 0) {
@@ -237,7 +237,7 @@ static void take_lock(struct nsd_rbd *b, bool quiet)
 static void check_lock(struct nsd_rbd *b, bool kicked)
 {
 	int owner = 0;
-	int rc = rbd_is_exclusive_lock_owner(b->image, &owner);
+	int rc = RBD(rbd_is_exclusive_lock_owner)(b->image, &owner);
 
 	if (rc == 0 && owner && !kicked)
 		return;
@@ -304,13 +304,19 @@ static int connect_cluster(struct nsd_rbd *b, const struct nsd_rbd_target *t)
 		/* A cluster that cannot be reached fails the start, in time. */
 		{ "client_mount_timeout", "30" },
 	};
-	int rc = rados_create(&b->cluster, t->id[0] ? t->id : NULL);
+	char why[300];
+	int rc;
 
+	if (nsd_rbd_lib_load(why, sizeof(why))) {
+		log_err("%s: cannot load librbd: %s", b->what, why);
+		return -1;
+	}
+	rc = RBD(rados_create)(&b->cluster, t->id[0] ? t->id : NULL);
 	if (rc) {
 		log_err("%s: rados_create: %s", b->what, strerror(-rc));
 		return -1;
 	}
-	rc = rados_conf_read_file(b->cluster, t->conf[0] ? t->conf : NULL);
+	rc = RBD(rados_conf_read_file)(b->cluster, t->conf[0] ? t->conf : NULL);
 	if (rc) {
 		log_err("%s: cannot read %s: %s", b->what,
 			t->conf[0] ? t->conf : "the default ceph.conf",
@@ -318,12 +324,12 @@ static int connect_cluster(struct nsd_rbd *b, const struct nsd_rbd_target *t)
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		rados_conf_set(b->cluster, settings[i][0], settings[i][1]);
-	rc = rados_connect(b->cluster);
+		RBD(rados_conf_set)(b->cluster, settings[i][0], settings[i][1]);
+	rc = RBD(rados_connect)(b->cluster);
 	if (rc) {
 		log_err("%s: cannot connect to the cluster: %s", b->what,
 			strerror(-rc));
-		rados_shutdown(b->cluster);
+		RBD(rados_shutdown)(b->cluster);
 		b->cluster = NULL;
 		return -1;
 	}
@@ -334,22 +340,22 @@ static int open_image(struct nsd_rbd *b, const struct nsd_rbd_target *t,
 		      uint64_t *size)
 {
 	uint64_t features = 0;
-	int rc = rados_ioctx_create(b->cluster, t->pool, &b->io);
+	int rc = RBD(rados_ioctx_create)(b->cluster, t->pool, &b->io);
 
 	if (rc) {
 		log_err("%s: pool '%s': %s", b->what, t->pool, strerror(-rc));
 		return -1;
 	}
-	rados_ioctx_set_namespace(b->io, t->ns[0] ? t->ns : NULL);
-	rc = b->read_only ? rbd_open_read_only(b->io, t->image, &b->image, NULL)
-			  : rbd_open(b->io, t->image, &b->image, NULL);
+	RBD(rados_ioctx_set_namespace)(b->io, t->ns[0] ? t->ns : NULL);
+	rc = b->read_only ? RBD(rbd_open_read_only)(b->io, t->image, &b->image, NULL)
+			  : RBD(rbd_open)(b->io, t->image, &b->image, NULL);
 	if (rc) {
 		log_err("%s: cannot open the image: %s", b->what, strerror(-rc));
 		b->image = NULL;
 		return -1;
 	}
-	if ((rc = rbd_get_size(b->image, size)) ||
-	    (rc = rbd_get_features(b->image, &features))) {
+	if ((rc = RBD(rbd_get_size)(b->image, size)) ||
+	    (rc = RBD(rbd_get_features)(b->image, &features))) {
 		log_err("%s: %s", b->what, strerror(-rc));
 		return -1;
 	}
@@ -414,14 +420,14 @@ void rbd_export_close(struct nsd_export *e)
 		/* Handing the lock over now spares a standby the watch
 		 * timeout. */
 		if (atomic_load(&b->state) == RBD_SERVING && !b->read_only &&
-		    rbd_lock_release(b->image) == 0)
+		    RBD(rbd_lock_release)(b->image) == 0)
 			log_info("%s: released the exclusive lock", b->what);
-		rbd_close(b->image);
+		RBD(rbd_close)(b->image);
 	}
 	if (b->io)
-		rados_ioctx_destroy(b->io);
+		RBD(rados_ioctx_destroy)(b->io);
 	if (b->cluster)
-		rados_shutdown(b->cluster);
+		RBD(rados_shutdown)(b->cluster);
 	free(b);
 	e->rbd = NULL;
 }
@@ -442,10 +448,10 @@ const char *rbd_export_unavailable(const struct nsd_export *e)
 static void io_done(rbd_completion_t comp, void *arg)
 {
 	struct nsd_req *r = arg;
-	ssize_t rc = rbd_aio_get_return_value(comp);
+	ssize_t rc = RBD(rbd_aio_get_return_value)(comp);
 	struct nsd_rbd *b = r->conn->exp->rbd;
 
-	rbd_aio_release(comp);
+	RBD(rbd_aio_release)(comp);
 	r->error = nbd_error(rc < 0 ? rc : 0);
 	if (rc == -RBD_EBLOCKLISTED) {
 		fence(b);
@@ -469,19 +475,19 @@ static void io_done(rbd_completion_t comp, void *arg)
 static void write_done(rbd_completion_t comp, void *arg)
 {
 	struct nsd_req *r = arg;
-	ssize_t rc = rbd_aio_get_return_value(comp);
+	ssize_t rc = RBD(rbd_aio_get_return_value)(comp);
 	rbd_completion_t flush;
 
 	if (rc < 0) {
 		io_done(comp, arg);
 		return;
 	}
-	rbd_aio_release(comp);
-	if (rbd_aio_create_completion(r, io_done, &flush) == 0) {
-		rc = rbd_aio_flush(r->conn->exp->rbd->image, flush);
+	RBD(rbd_aio_release)(comp);
+	if (RBD(rbd_aio_create_completion)(r, io_done, &flush) == 0) {
+		rc = RBD(rbd_aio_flush)(r->conn->exp->rbd->image, flush);
 		if (rc == 0)
 			return;
-		rbd_aio_release(flush);
+		RBD(rbd_aio_release)(flush);
 	}
 	r->error = NBD_EIO;
 	loop_post_completion(r->conn->loop, r);
@@ -491,17 +497,17 @@ static int start_io(rbd_image_t img, struct nsd_req *r, rbd_completion_t comp)
 {
 	switch (r->type) {
 	case NBD_CMD_READ:
-		return rbd_aio_read(img, r->offset, r->len, r->buf, comp);
+		return RBD(rbd_aio_read)(img, r->offset, r->len, r->buf, comp);
 	case NBD_CMD_WRITE:
-		return rbd_aio_write(img, r->offset, r->len, r->buf, comp);
+		return RBD(rbd_aio_write)(img, r->offset, r->len, r->buf, comp);
 	case NBD_CMD_FLUSH:
-		return rbd_aio_flush(img, comp);
+		return RBD(rbd_aio_flush)(img, comp);
 	case NBD_CMD_TRIM:
-		return rbd_aio_discard(img, r->offset, r->len, comp);
+		return RBD(rbd_aio_discard)(img, r->offset, r->len, comp);
 	case NBD_CMD_WRITE_ZEROES:
 		/* Reads back as zero, whole objects deallocated: always
 		 * faster than writing, so FAST_ZERO holds. */
-		return rbd_aio_write_zeroes(img, r->offset, r->len, comp, 0, 0);
+		return RBD(rbd_aio_write_zeroes)(img, r->offset, r->len, comp, 0, 0);
 	}
 	return -EINVAL;
 }
@@ -524,12 +530,12 @@ void rbd_submit(struct nsd_req *r)
 		loop_post_completion(r->conn->loop, r);
 		return;
 	}
-	rc = rbd_aio_create_completion(r, fua ? write_done : io_done, &comp);
+	rc = RBD(rbd_aio_create_completion)(r, fua ? write_done : io_done, &comp);
 	if (rc == 0) {
 		rc = start_io(b->image, r, comp);
 		if (rc == 0)
 			return;
-		rbd_aio_release(comp);
+		RBD(rbd_aio_release)(comp);
 	}
 	r->error = nbd_error(rc);
 	loop_post_completion(r->conn->loop, r);
