@@ -43,7 +43,8 @@ start_listening srv "$T/srv/usr/sbin/netswapd" --config "$T/netswapd.conf"
 url=nbd://10.0.2.2:$srv_PORT
 
 root=$T/root
-deploy_root "$root" --series 6.1 --with dkms
+mapfile -t deps < <(deploy_depends "${DEBS[@]}")
+deploy_root "$root" --series 6.1 "${deps[@]}"
 kver=$(cat "$("$TOP/lab/fetch-kernel" 6.1)/version")
 
 # The machine's own settings, before the packages (their triggers build

@@ -18,7 +18,8 @@
 deploy_debs
 version=$(dpkg-deb -f "${DEBS[2]}" Version)
 root=$T/root
-deploy_root "$root" --series 6.1 --series 6.12 --with dkms
+mapfile -t deps < <(deploy_depends "${DEBS[2]}")
+deploy_root "$root" --series 6.1 --series 6.12 "${deps[@]}"
 deploy_install "$root" "${DEBS[2]}"
 # The version the packaged source gives the module (MODULE_VERSION).
 modver=$(sed -n 's/^#define NS_VERSION[[:space:]]*"\(.*\)"$/\1/p' \

@@ -21,6 +21,22 @@ deploy_debs() {
 	done
 }
 
+# deploy_depends DEB...: the packages DEB... depend on (the first of each
+# alternative, no versions), but not each other: what the Debian root must
+# hold for dpkg -i to configure them, as debian-root --with arguments.
+deploy_depends() {
+	local d p
+	for d in "$@"; do
+		dpkg-deb -f "$d" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g'
+	done | sort -u | while read -r p; do
+		[ -n "$p" ] || continue
+		case " ${DEPLOY_PACKAGES[*]} " in
+		*" $p "*) ;;
+		*) printf -- '--with %s\n' "$p" ;;
+		esac
+	done
+}
+
 # in_root DIR CMD...: CMD chrooted in DIR with a /proc of its own, in a
 # private mount and PID namespace: the mount and every process go away
 # with it, whatever happens.  (dkms needs /proc and /dev/fd.)
