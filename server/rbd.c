@@ -152,6 +152,7 @@ struct nsd_rbd {
 	bool stop;			/* guarded by lock */
 	bool recheck;			/* an I/O saw the lock gone */
 	char holder[128];		/* last holder we were told of */
+	int refused;			/* why we last stood by (-errno) */
 };
 
 static uint32_t nbd_error(ssize_t rc)
@@ -220,13 +221,20 @@ static void take_lock(struct nsd_rbd *b, bool quiet)
 		return;
 	}
 	atomic_store(&b->state, RBD_STANDBY);
-	if (quiet && was == RBD_STANDBY)
+	/* A live holder answers EROFS, EBUSY or EAGAIN: one reason. */
+	if (rc == -EROFS || rc == -EAGAIN)
+		rc = -EBUSY;
+	/* Once per reason: a standby tries every second. */
+	if (quiet && was == RBD_STANDBY && rc == b->refused)
 		return;
-	if (rc == -EROFS || rc == -EBUSY || rc == -EAGAIN) {
+	b->refused = rc;
+	if (rc == -EBUSY) {
 		note_holder(b);
 		log_info("%s: standing by: %s holds the exclusive lock", b->what,
 			 b->holder);
 	} else {
+		/* EACCES/EPERM: the user may not blocklist the dead holder
+		 * (its monitor caps need "profile rbd"). */
 		log_warn("%s: cannot take the exclusive lock: %s; trying again",
 			 b->what, strerror(-rc));
 	}

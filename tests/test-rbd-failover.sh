@@ -10,6 +10,8 @@
 #    sends its stale write to the OSDs, which refuse it: the client is told
 #    (ESHUTDOWN), B is fenced and refuses clients, and the image holds
 #    what went through C.
+# With cephx: the gateways are client.netswap with only the caps
+# docs/ceph.md gives them (profile rbd), which must let them blocklist.
 # limit: 300
 # shellcheck source=tests/lib/functions.sh
 . "$(dirname "$0")/lib/functions.sh"
@@ -17,7 +19,7 @@
 . "$TOP/tests/lib/rbd.sh"
 need nbdcopy nbdsh nbdinfo cmp
 
-rbd_cluster
+rbd_cluster --cephx
 rbd_image swap 64M
 spec=$(rbd_spec swap swap)
 serving="'swap': rbd rbd/swap: holds the exclusive lock: serving"

@@ -5,19 +5,27 @@
 # front of them.  Source after functions.sh.
 
 RBD_GATEWAYS=()
+RBD_ID=''
 
-# rbd_cluster: start the cluster in $T/ceph; sets CEPH_CONF.  Gateways end
-# before the cluster at exit (one that outlived it would wait for it).
-# Client watches expire after 10 s here (Ceph's default is 30), so a
-# takeover test waits less.
+# rbd_cluster [--cephx]: start the cluster in $T/ceph; sets CEPH_CONF.
+# Gateways end before the cluster at exit (one that outlived it would wait
+# for it).  Client watches expire after 10 s here (Ceph's default is 30),
+# so a takeover test waits less.  With --cephx the gateways run as
+# client.netswap with the caps docs/ceph.md gives them.
 rbd_cluster() {
 	local out
 	"$TOP/tests/lib/apt-ensure" ceph-mon ceph-osd ceph-mgr ceph-common ||
 		fail "cannot install Ceph"
-	out=$(CEPH_WATCH_TIMEOUT=10 "$TOP/tests/lib/ceph-cluster" start "$T/ceph" --owner $$) ||
+	out=$(CEPH_WATCH_TIMEOUT=10 "$TOP/tests/lib/ceph-cluster" start "$T/ceph" --owner $$ "$@") ||
 		fail "cannot start a Ceph cluster (logs in $T/ceph/log)"
 	CEPH_CONF=${out#CEPH_CONF=}
 	on_cleanup rbd_teardown
+	if [ "${1:-}" = --cephx ]; then
+		timeout 60 ceph -c "$CEPH_CONF" auth get-or-create client.netswap \
+			mon 'profile rbd' osd 'profile rbd pool=rbd' mgr 'profile rbd pool=rbd' \
+			>>"$T/ceph/keyring" || fail "cannot create client.netswap"
+		RBD_ID=netswap
+	fi
 }
 
 # shellcheck disable=SC2317 # called by cleanup()
@@ -52,7 +60,7 @@ rbd_gateway() {
 
 # rbd_spec EXPORT IMAGE: the --export SPEC for an image of the cluster.
 rbd_spec() {
-	echo "$1=rbd:rbd/$2,conf=$CEPH_CONF"
+	echo "$1=rbd:rbd/$2,conf=$CEPH_CONF${RBD_ID:+,id=$RBD_ID}"
 }
 
 # wait_log FILE REGEX SECONDS: until a line of FILE matches.
