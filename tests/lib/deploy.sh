@@ -23,7 +23,8 @@ deploy_debs() {
 
 # deploy_depends DEB...: the packages DEB... depend on (the first of each
 # alternative, no versions), but not each other: what the Debian root must
-# hold for dpkg -i to configure them, as debian-root --with arguments.
+# hold for dpkg -i to configure them, as debian-root --with arguments
+# (one word a line).
 deploy_depends() {
 	local d p
 	for d in "$@"; do
@@ -32,7 +33,7 @@ deploy_depends() {
 		[ -n "$p" ] || continue
 		case " ${DEPLOY_PACKAGES[*]} " in
 		*" $p "*) ;;
-		*) printf -- '--with %s\n' "$p" ;;
+		*) printf -- '--with\n%s\n' "$p" ;;
 		esac
 	done
 }
