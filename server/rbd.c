@@ -181,6 +181,19 @@ static void keeper_kick(struct nsd_rbd *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* Every change of state but fencing: a fenced gateway stays fenced, even
+ * if librbd, not yet told of its blocklisting, still claims the lock.
+ * Returns the state before. */
+static int set_state(struct nsd_rbd *b, int to)
+{
+	int cur = atomic_load(&b->state);
+
+	while (cur != RBD_FENCED &&
+	       !atomic_compare_exchange_weak(&b->state, &cur, to))
+		;
+	return cur;
+}
+
 /* Blocklisted: no request of this client reaches the OSDs again. */
 static void fence(struct nsd_rbd *b)
 {
@@ -208,19 +221,20 @@ static void note_holder(struct nsd_rbd *b)
 static void take_lock(struct nsd_rbd *b, bool quiet)
 {
 	int rc = RBD(rbd_lock_acquire)(b->image, RBD_LOCK_MODE_EXCLUSIVE);
-	int was = atomic_load(&b->state);
+	int was;
 
-	if (rc == 0) {
-		atomic_store(&b->state, RBD_SERVING);
-		if (was != RBD_SERVING)
-			log_info("%s: holds the exclusive lock: serving", b->what);
-		return;
-	}
 	if (rc == -RBD_EBLOCKLISTED) {
 		fence(b);
 		return;
 	}
-	atomic_store(&b->state, RBD_STANDBY);
+	was = set_state(b, rc == 0 ? RBD_SERVING : RBD_STANDBY);
+	if (was == RBD_FENCED)
+		return;
+	if (rc == 0) {
+		if (was != RBD_SERVING)
+			log_info("%s: holds the exclusive lock: serving", b->what);
+		return;
+	}
 	/* A live holder answers EROFS, EBUSY or EAGAIN: one reason. */
 	if (rc == -EROFS || rc == -EAGAIN)
 		rc = -EBUSY;
