@@ -59,7 +59,9 @@ lab_verdict() {
 	[ "${S[dead]}" -gt 0 ] &&
 		reasons+=("client declared the connection dead: ${S[first_dead]}")
 	[ "${S[hung]}" -gt 0 ] && reasons+=("hung task: ${S[hung]} reports")
-	[ "${S[server_data_lost]:-0}" -gt 0 ] &&
+	# Mirrored, a server that lost its data is survived (the other leg has
+	# it, the resync copies it back): a reason only for one server.
+	[ "${S[server_data_lost]:-0}" -gt 0 ] && [ "${LAB_MIRROR:-0}" != 1 ] &&
 		reasons+=("server lost its data: the client found it at ${S[server_data_lost]} reconnect(s), ${S[integrity_errors]:-0} blocks came back wrong")
 	[ -n "$STOP_STALL" ] &&
 		reasons+=("stall: no progress for ${STOP_STALL} s (phase ${S[phase]}, ${S[done]}/${S[total]} page visits)")
