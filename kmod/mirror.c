@@ -39,7 +39,14 @@
 
 #define NS_BLK_SHIFT		ilog2(NS_INTEGRITY_BLOCK)
 #define NS_WATCH_INTERVAL	HZ	/* the leg watch, while a leg is down */
-#define NS_RESYNC_YIELD_MS	2	/* per chunk while other I/O is in flight */
+/*
+ * A resync chunk: up to 1 MiB (the buffer, allocated at attach), from the
+ * first dirty block to the last dirty one within that window: fewer round
+ * trips over the synchronous side connections, and clean blocks in between
+ * copied again are harmless (both legs hold the same data there).
+ */
+#define NS_RESYNC_BYTES		(1024 * 1024)
+#define NS_RESYNC_BLOCKS	(NS_RESYNC_BYTES / NS_INTEGRITY_BLOCK)
 #define NS_RESYNC_RETRY		(5 * HZ)	/* after a side connection failed */
 
 const char *ns_leg_state_name(enum ns_leg_state state)
@@ -95,7 +102,7 @@ int ns_mirror_alloc(struct ns_dev *dev)
 		if (!dev->legs[i].dirty)
 			return -ENOMEM;
 	}
-	dev->resync_buf = kvmalloc(NS_MAX_REQ_BYTES, GFP_KERNEL);
+	dev->resync_buf = kvmalloc(NS_RESYNC_BYTES, GFP_KERNEL);
 	return dev->resync_buf ? 0 : -ENOMEM;
 }
 
@@ -119,7 +126,7 @@ size_t ns_mirror_bytes(const struct ns_dev *dev)
 	if (!ns_mirrored(dev))
 		return 0;
 	return dev->nr_legs * BITS_TO_LONGS(nblocks) * sizeof(long) +
-	       NS_MAX_REQ_BYTES;
+	       NS_RESYNC_BYTES;
 }
 
 bool ns_leg_block_dirty_locked(const struct ns_leg *leg, u64 b)
@@ -487,17 +494,26 @@ static int ns_resync_copy(struct ns_dev *dev, struct ns_leg *src, u64 b,
 			  b << NS_BLK_SHIFT, n << NS_BLK_SHIFT, buf, &nbd_err);
 }
 
-/* Under dev->lock: the next run of dirty blocks of @dst from @from. */
+/*
+ * Under dev->lock: the next chunk of @dst from @from: its first dirty block,
+ * through the last dirty one within a window the buffer and the servers'
+ * largest request allow.
+ */
 static unsigned int ns_resync_next(struct ns_dev *dev, struct ns_leg *dst,
 				   u64 from, u64 *b)
 {
-	u64 nblocks = dev->integ.nblocks, end;
+	u64 nblocks = dev->integ.nblocks, lim, last, x;
+	u64 max = min_t(u64, NS_RESYNC_BLOCKS,
+			dev->info.max_payload >> ilog2(NS_INTEGRITY_BLOCK));
 
 	*b = find_next_bit(dst->dirty, nblocks, from);
 	if (*b >= nblocks)
 		return 0;
-	end = find_next_zero_bit(dst->dirty, min(nblocks, *b + NS_REQ_BLOCKS), *b);
-	return end - *b;
+	lim = min(nblocks, *b + max);
+	last = *b;
+	while ((x = find_next_bit(dst->dirty, lim, last + 1)) < lim)
+		last = x;
+	return last + 1 - *b;
 }
 
 /*
@@ -538,19 +554,19 @@ static int ns_resync_pass(struct ns_dev *dev, struct ns_leg *src,
 		err = ns_resync_copy(dev, src, b, n, dst);
 
 		spin_lock(&dev->lock);
-		if (!err) {
-			for (i = b; i < b + n; i++)
-				if (__test_and_clear_bit(i, dst->dirty))
-					dst->ndirty--;
-			dst->resynced += n;
+		for (i = b; !err && i < b + n; i++) {
+			if (__test_and_clear_bit(i, dst->dirty)) {
+				dst->ndirty--;
+				dst->resynced++;
+			}
 		}
 		spin_unlock(&dev->lock);
 		ns_resync_release(dev);
 		if (err)
 			return err;
-		/* Swap I/O first: give way while the device is busy. */
-		if (atomic_read(&dev->stats.in_flight))
-			msleep(NS_RESYNC_YIELD_MS);
+		/* Swap I/O first: give way while the device is really busy. */
+		if (atomic_read(&dev->stats.in_flight) > dev->cfg.queue_depth / 2)
+			usleep_range(500, 1000);
 		cond_resched();
 	}
 	return busy ? -EAGAIN : 0;

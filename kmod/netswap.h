@@ -267,7 +267,7 @@ struct ns_dev {
 	/* The resync (mirror.c): its worker, buffer and side connections. */
 	struct workqueue_struct *sync_wq;
 	struct work_struct resync_work;
-	void *resync_buf;		/* NS_MAX_REQ_BYTES */
+	void *resync_buf;		/* NS_RESYNC_BYTES (mirror.c) */
 	struct ns_link resync_link[NS_MAX_LEGS];
 	struct mutex link_lock;		/* a link's socket vs. detach's shutdown */
 	u64 sync_lo, sync_hi;		/* blocks being copied; sync_hi 0: none */
