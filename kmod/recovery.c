@@ -177,14 +177,24 @@ static int ns_leg_connect(struct ns_leg *leg, unsigned int *addr_idx,
 			  struct ns_export_info *info)
 {
 	unsigned int noreclaim = ns_noreclaim_save();
+	unsigned int idx = *addr_idx;
 	int err;
 
-	err = ns_sock_connect(leg, addr_idx, sockp);
-	if (!err) {
-		err = ns_handshake(leg, *sockp, scratch, info);
-		if (err)
-			ns_sock_close(*sockp);
+	err = ns_sock_connect(leg, &idx, sockp);
+	if (err)
+		goto out;
+	err = ns_handshake(leg, *sockp, scratch, info);
+	if (err) {
+		ns_sock_close(*sockp);
+		/*
+		 * It answered but refused (a gateway standing by, an export
+		 * gone): start with the next address next time, so a list of
+		 * gateways is walked rather than stuck on one.
+		 */
+		idx = (idx + 1) % leg->cfg->nr_addrs;
 	}
+	*addr_idx = idx;
+out:
 	ns_noreclaim_restore(noreclaim);
 	return err;
 }
