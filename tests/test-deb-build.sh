@@ -111,6 +111,9 @@ done
 "$T/srv/usr/sbin/netswapd" --version | grep -q '^netswapd ' || fail "packaged netswapd does not run"
 "$T/cli/usr/sbin/netswap" --version | grep -q '^netswap ' || fail "packaged netswap does not run"
 file "$T/cli/usr/sbin/netswap" | grep -q 'statically linked' || fail "netswap is not static"
-groff -man -Tutf8 -ww -z <(zcat "$T/cli/usr/share/man/man8/netswap.8.gz") ||
-	fail "netswap.8 has groff warnings"
+for man in "$T"/cli/usr/share/man/man8/*.8.gz "$T"/srv/usr/share/man/man8/*.8.gz; do
+	zcat "$man" >"$T/page.8"
+	warnings=$(groff -man -Tutf8 -ww -z "$T/page.8" 2>&1)
+	[ -z "$warnings" ] || fail "${man##*/}: $warnings"
+done
 echo "ok: three packages, lintian clean of errors, contents as expected"
