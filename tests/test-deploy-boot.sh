@@ -12,12 +12,15 @@
 #   boot 1: /etc/netswap/devices names swap0; netswap.target brings it up
 #           at boot: /dev/netswap0 is an active swap, the Prometheus timer
 #           writes a file promtool accepts, a memhog that swaps verifies
-#           every page; systemctl poweroff swaps off and detaches before
-#           systemd-networkd (which drops the address) stops.
+#           every page, netswapd.service serves as README sets it up;
+#           systemctl poweroff swaps off (reading back the 64 MiB a
+#           process kept in swap) and detaches before systemd-networkd
+#           (which drops the address) stops.
 #   boot 2: netswap=nbd://.../early on the kernel command line: the
 #           initramfs swaps on it before the root is mounted (kernel log
-#           order), netswap@boot0.service adopts it, and poweroff takes
-#           both devices down before the network.
+#           order), netswap@boot0.service adopts it, netswapd serves again
+#           after the reboot, and poweroff takes both devices down before
+#           the network.
 # Every boot: no I/O error, no hung task, no kernel complaint.
 # The guest-side checks are tests/guest/deploy-check.sh.
 # limit: 2700
@@ -153,6 +156,9 @@ sed -n 's/^NS-PROM //p' "$c1" >"$T/netswap.prom"
 grep -q '^netswap_write_requests_total{device="netswap0",name="swap0"} [1-9]' "$T/netswap.prom" ||
 	fail "the Prometheus file has no write counter: $(head -20 "$T/netswap.prom")"
 promtool check metrics <"$T/netswap.prom" || fail "promtool rejects the timer's file"
+# The shutdown's swapoff had pages to read back over the network.
+used=$(sed -n 's/^NS-DEPLOY swap used at poweroff: \([0-9]*\) KiB$/\1/p' "$c1")
+[ "${used:-0}" -ge 32768 ] || fail "only ${used:-no} KiB in swap at poweroff"
 assert_shutdown_order "$c1" swap0
 assert_clean_console "$c1"
 

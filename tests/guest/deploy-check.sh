@@ -63,11 +63,26 @@ say "prom-begin"
 sed 's/^/NS-PROM /' "$prom"
 say "prom-end"
 
+if [ "$mode" = early ]; then
+	# After a reboot, the server README set up serves again by itself.
+	dev=$(netswap attach --name srvcheck nbd://127.0.0.1:10900/local) ||
+		fail "the packaged netswapd does not serve after a reboot"
+	netswap detach srvcheck || fail "cannot detach $dev"
+	say "server ok after reboot: netswapd.service $(systemctl is-active netswapd.service)" \
+		"netswapd.socket $(systemctl is-active netswapd.socket)"
+fi
+
 if [ -n "$mib" ]; then
+	# 64 MiB that stay in swap until the very end of the shutdown (a unit
+	# without shutdown dependencies): swapoff then has to read them back
+	# over the network, which must still be there.
+	systemd-run --unit=ns-holder -p DefaultDependencies=no sh -c \
+		'{ head -c 64M /dev/zero; exec sleep infinity; } | tail -c 64M >/dev/null'
 	/usr/local/bin/memhog --procs 1 --mib "$mib" --passes 2 --report 10
 	rc=$?
 	say "memhog rc=$rc"
-	say "swap after memhog: $(grep '^/dev/netswap' /proc/swaps | tr -s ' ' | tr '\n' ';')"
+	say "swap after memhog: $(grep '^/dev/netswap' /proc/swaps | tr -s ' \t' ' ' | tr '\n' ';')"
+	say "swap used at poweroff: $(awk '/^\/dev\/netswap/ { u += $4 } END { print u }' /proc/swaps) KiB"
 	netswap status | sed 's/^/NS-DEPLOY status /'
 	[ $rc -eq 0 ] || fail "memhog exit $rc"
 fi
