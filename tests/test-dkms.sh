@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # netswap-dkms on a Debian 12 root (a chroot of tests/tools/debian-root)
 # with the headers of both lab kernels, Debian's 6.1 and the 6.12
-# backport, installed from Debian's packages: dpkg -i builds and installs
-# netswap.ko for both (the package's postinst), then dkms build and dkms
-# install again by hand for each kernel, the module's vermagic is that
-# kernel's, and each module loads and works in a lab guest of its kernel
-# (tests/guest/dkms-load.sh).  dpkg -r removes every built module.
+# backport, installed from Debian's packages: dpkg -i puts the source in
+# /usr/src (its automatic build is left to test-deploy-boot.sh), dkms add,
+# dkms build and dkms install for each kernel succeed, the module's
+# vermagic is that kernel's, and each module loads and works in a lab
+# guest of its kernel (tests/guest/dkms-load.sh).  dpkg -r removes every
+# built module.
 # limit: 2700
 # shellcheck source=tests/lib/functions.sh
 . "$(dirname "$0")/lib/functions.sh"
@@ -20,21 +21,21 @@ version=$(dpkg-deb -f "${DEBS[2]}" Version)
 root=$T/root
 mapfile -t deps < <(deploy_depends "${DEBS[2]}")
 deploy_root "$root" --series 6.1 --series 6.12 "${deps[@]}"
+# The package's own build at install (DKMS autoinstall) is
+# test-deploy-boot.sh's; here DKMS is driven by hand, for both kernels.
+mkdir -p "$root/etc/dkms"
+touch "$root/etc/dkms/no-autoinstall"
 deploy_install "$root" "${DEBS[2]}"
 # The version the packaged source gives the module (MODULE_VERSION).
 modver=$(sed -n 's/^#define NS_VERSION[[:space:]]*"\(.*\)"$/\1/p' \
 	"$root/usr/src/netswap-$version/kmod/main.c")
 [ -n "$modver" ] || fail "no NS_VERSION in the packaged kmod/main.c"
-grep -q "Building for" "$T/dpkg.log" || fail "the postinst built nothing: $(cat "$T/dpkg.log")"
+in_root "$root" dkms add -m netswap -v "$version" >"$T/add.log" 2>&1 ||
+	{ cat "$T/add.log"; fail "dkms add"; }
 
 start_server_bin srv "$NETSWAPD_REL" --export swap=mem:64M
 for series in 6.1 6.12; do
 	kver=$(cat "$("$TOP/lab/fetch-kernel" "$series")/version")
-	status=$(in_root "$root" dkms status -m netswap -v "$version" -k "$kver")
-	grep -q ": installed" <<<"$status" || fail "$kver after dpkg -i: '$status'"
-	# By hand, as an administrator would after a kernel update.
-	in_root "$root" dkms remove -m netswap -v "$version" -k "$kver" >"$T/remove.log" 2>&1 ||
-		{ cat "$T/remove.log"; fail "dkms remove for $kver"; }
 	in_root "$root" dkms build -m netswap -v "$version" -k "$kver" >"$T/build.log" 2>&1 ||
 		{ cat "$T/build.log"; fail "dkms build for $kver"; }
 	in_root "$root" dkms install -m netswap -v "$version" -k "$kver" >"$T/install.log" 2>&1 ||
@@ -45,6 +46,8 @@ for series in 6.1 6.12; do
 	*.xz) xz -dc "$ko" >"$T/netswap-$series.ko" ;;
 	*) cp "$ko" "$T/netswap-$series.ko" ;;
 	esac
+	status=$(in_root "$root" dkms status -m netswap -v "$version" -k "$kver")
+	grep -q ": installed" <<<"$status" || fail "$kver: dkms status '$status'"
 	got=$(modinfo -F vermagic "$T/netswap-$series.ko" | cut -d' ' -f1)
 	[ "$got" = "$kver" ] || fail "$series: vermagic $got, expected $kver"
 	echo "ok: dkms build and install for $kver (${ko#"$root"})"
