@@ -100,9 +100,12 @@ deploy_boot() {
 	pid=$!
 	_pids+=("$pid")
 	# The clock starts once the lock is ours: other guests may run first.
+	local t0=$SECONDS
 	while [ ! -e "$console.started" ] && kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 	done
+	echo "deploy_boot: waited $((SECONDS - t0)) s for the QEMU lock"
+	t0=$SECONDS
 	deadline=$(($(date +%s) + timeout))
 	while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
 		sleep 1
@@ -112,6 +115,7 @@ deploy_boot() {
 		fail "the guest did not power off within ${timeout}s"
 	fi
 	wait "$pid" || { cat "$T/qemu.err"; fail "QEMU failed"; }
+	echo "deploy_boot: the guest ran $((SECONDS - t0)) s"
 }
 
 # assert_clean_console FILE: no I/O error, hung task or kernel complaint.
