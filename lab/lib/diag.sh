@@ -28,19 +28,27 @@ lab_guest_dump() {
 
 # lab_dump_summary: for a FAIL, the lines of the dumps that answer "why":
 # free memory against the min watermark per zone, the blocked tasks and
-# the top of their stacks, the last memhog report before the end.
+# the top of their stacks, what the CPUs were running, the last memhog
+# report before the end.
 lab_dump_summary() {
 	[ "$LAB_DUMPED" = 1 ] || return 0
-	echo "--- guest state at the end (sysrq m, w) ---"
+	echo "--- guest state at the end (sysrq m, w, l) ---"
 	tr -d '\r' <"$RUN/console.log" | sed 's/^\[ *[0-9.]*\] //' | awk '
 		/sysrq: Show Memory/ { mem = 1 }
 		mem && /^Node 0 (DMA|DMA32|Normal) free:/ { print; next }
 		mem && /^(active_anon|Free swap|[0-9]+ pages RAM)/ { print }
 		/sysrq: Show Blocked State/ { blk = 1; mem = 0; next }
-		/sysrq: (Show backtrace|Show State)/ { blk = 0 }
-		blk && /^task:/ { split($0, a, " "); name = a[1]; n = 0; print; next }
+		/sysrq: Show backtrace/ { blk = 0; cpu = 1; next }
+		/sysrq: Show State/ { blk = 0; cpu = 0 }
+		blk && /^task:/ { n = 0; print; next }
 		blk && /^ [a-z_0-9.]+\+0x/ && n < 8 { print "   " $0; n++ }
-	' | head -120
+		# What the CPU ran (sysrq l): below the interrupt that asked.
+		cpu && /^CPU: [0-9]+ PID:/ { print "running: " $0; task = 0; n = 0 }
+		cpu && /^Workqueue:/ { print "   " $0 }
+		cpu && /<TASK>/ { task = 1; next }
+		cpu && /<\/TASK>/ { task = 0 }
+		cpu && task && /^ [a-z_0-9.]+\+0x/ && n < 14 { print "   " $0; n++ }
+	' | head -150
 	grep -a 'NS-PROGRESS' "$RUN/console.log" | tail -1 | tr -d '\r'
 	echo "--- end of guest state ---"
 }

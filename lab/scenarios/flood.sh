@@ -1,12 +1,27 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash disable=SC2034 # read by lab/run
-# flood: pressure while the host floods a guest socket that never reads
-# (lab/guest/sink.c) with TCP and UDP (lab/tools/flood.c).  Packets that
-# land in the PFMEMALLOC reserve must be dropped, not starve the swap
-# socket: the counter to read is PFMemallocDrop.
-# shellcheck source=pressure.sh
-. "$LAB_DIR/scenarios/pressure.sh"
+# flood: the deadlock scenario while the host floods sockets in the guest
+# that never read (lab/guest/sink.c) -- 64 TCP connections kept at a full
+# receive window, which pin their queues' memory, and a stream of small UDP
+# packets (lab/tools/flood.c).
+#
+# Every packet is received before anyone knows whose it is.  Once the guest
+# is below its min watermark, a receive buffer may come from the PFMEMALLOC
+# reserve -- small packets are copied into skb heads that napi_alloc_skb()
+# takes with __GFP_MEMALLOC while a memalloc socket exists, the rest land in
+# pages the driver refilled from softirq on top of a reclaiming task -- and
+# the kernel must drop such a packet at any socket not entitled to it
+# (sk_filter_trim_cap: TcpExt PFMemallocDrop) instead of letting the flood
+# eat the memory the swap socket needs.  The sink's UDP socket is full, so
+# every flood packet reaches that check.  PFMemallocDrop > 0 shows packets
+# landed in the reserve while the guest was under its min watermark; the
+# swap device must still verify every page.
+# shellcheck source=deadlock.sh
+. "$LAB_DIR/scenarios/deadlock.sh"
 SC_SINK=1
+# 64-byte datagrams: frames of 106 bytes, under virtio-net's copy threshold
+# (GOOD_COPY_LEN 128), so each takes an skb head from the NAPI cache.
+SC_FLOOD_ARGS=(--conns 64 --pps 3000 --size 64)
 sc_state='wait'
 
 sc_tick() {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The deadlock the memalloc sockets exist for, and its cure, in two short
+# guests that differ only in netswap.ko's test switch (docs/lab.md,
+# "deadlock"): the smoke scenario in a 192 MiB guest.
+#  - memalloc=0: the guest stops making progress (FAIL stall), and the
+#    kernel's own dumps show why: the swap writers wait for bios while the
+#    transmit worker that would send them is itself in direct reclaim.
+#  - memalloc=1 (the default): PASS, every page verified.
+# The full comparison, five runs each and the stock client beside them, is
+# `make lab` (lab/run-all: deadlock and its variants).
+# limit: 2400
+# shellcheck disable=SC1091 # the shared helpers
+. "$(dirname "$0")/lib/functions.sh"
+
+args=(--client netswap --server netswapd --mem 192 --stall 45 --grace 20)
+
+rc=0
+out=$("$TOP/lab/run" "${args[@]}" --modparam memalloc=0 --save "$T/off" smoke \
+	2>"$T/off.err") || rc=$?
+grep -E '^(reason|PASS|FAIL)' <<<"$out"
+last=$(tail -1 <<<"$out")
+assert_eq "$rc" 1 "lab/run exit code with memalloc=0"
+grep -q '^info: .*modparams=\[netswap.memalloc=N\]' <<<"$out" ||
+	fail "the guest's module did not report memalloc=N"
+grep -q '^reason: stall: no progress' <<<"$out" ||
+	fail "memalloc=0 must end in a stall: $(grep '^reason' <<<"$out")"
+[ "$(lab_field pages_verified "$last")" -lt "$(lab_field pswpout "$last")" ] ||
+	[ "$(lab_field pages_verified "$last")" = 0 ] ||
+	fail "memalloc=0 got far: $last"
+# The dumps the host asked for: free memory against min, and the swap
+# writers blocked on bios; the transmit worker in reclaim (sysrq l or t).
+grep -q '^Node 0 DMA32 free:.* min:' <<<"$out" || fail "no sysrq m in the report"
+grep -q '__swap_writepage' <<<"$out" || fail "no swap writer among the blocked tasks"
+tr -d '\r' <"$T/off/console.log" | sed 's/^\[ *[0-9.]*\] //' |
+	awk '/^Workqueue: .*ns_tx_work/ { tx = 1 } /<\/TASK>|^task:/ { tx = 0 }
+		tx && /try_to_free_pages|__alloc_pages_slowpath|sk_stream_wait_memory/ { found = 1 }
+		END { exit !found }' ||
+	fail "the dumps do not show ns_tx_work waiting for memory"
+assert_lab_cleaned_up "$T/off.err"
+
+out=$("$TOP/lab/run" "${args[@]}" --save "$T/on" smoke 2>"$T/on.err") || {
+	tail -20 "$T/on.err" >&2
+	tail -70 <<<"$out" >&2
+	fail "memalloc=1 did not pass"
+}
+last=$(tail -1 <<<"$out")
+echo "$last"
+grep -q '^info: .*modparams=\[\]' <<<"$out" || fail "a default run must not carry module parameters"
+assert_eq "$(lab_field pages_verified "$last")" 98304 "pages verified with memalloc=1"
+assert_eq "$(lab_field errors "$last")" 0 "errors with memalloc=1"
+assert_lab_cleaned_up "$T/on.err"
