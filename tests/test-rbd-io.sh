@@ -11,6 +11,7 @@
 . "$TOP/tests/lib/rbd.sh"
 need nbdcopy fio cmp
 
+# shellcheck disable=SC2119 # no options: a cluster without cephx
 rbd_cluster
 rbd_image swap 256M
 rbd_image fio 64M
