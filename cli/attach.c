@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/netswap.h"
@@ -342,6 +343,30 @@ static int in_proc_swaps(const char *dev)
 	return found;
 }
 
+/*
+ * A device that was just attached is opened for a moment by udev's probe
+ * (blkid); a detach right then would be refused though nobody really uses
+ * it.  Retry "busy" for a few seconds, as dmsetup remove --retry does; a
+ * real user (a mount, an open file) still gets the refusal.
+ */
+#define DETACH_BUSY_TRIES	50
+#define DETACH_BUSY_WAIT_NS	100000000L
+
+static int detach_power_off(const char *name)
+{
+	struct timespec wait = { 0, DETACH_BUSY_WAIT_NS };
+	char path[512];
+	int err, i;
+
+	cli_path(path, sizeof(path), CLI_ITEMS "/%s/power", name);
+	for (i = 0; ; i++) {
+		err = cli_write_str(path, "0");
+		if (err != -EBUSY || i + 1 >= DETACH_BUSY_TRIES)
+			return err;
+		nanosleep(&wait, NULL);
+	}
+}
+
 int cli_detach(int argc, char **argv)
 {
 	struct cli_item it;
@@ -364,8 +389,7 @@ int cli_detach(int argc, char **argv)
 				it.device);
 			return 1;
 		}
-		err = cli_write_str(cli_path(path, sizeof(path), CLI_ITEMS "/%s/power",
-					     it.name), "0");
+		err = detach_power_off(it.name);
 		if (err) {
 			cli_err("detach: /dev/%s: %s", it.device,
 				err == -EBUSY ? "device is in use" : strerror(-err));

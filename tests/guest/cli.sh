@@ -87,7 +87,15 @@ mkswap "$dev" >/dev/null
 swapon "$dev"
 expect_fail "detach swap" "in use as swap" netswap detach "$dev"
 swapoff "$dev"
-netswap detach netswap0
+say "detach refused while open, waits for an opener that lets go"
+exec 3<"$dev"
+expect_fail "detach open" "device is in use" netswap detach "$dev"
+exec 3<&-
+# udev's probe after an attach holds the device this way: briefly.
+sh -c 'exec 3<"$1"; sleep 2' sh "$dev" &
+sleep 0.5
+netswap detach netswap0 || die "detach did not wait for a brief opener"
+wait
 [ ! -e /sys/block/netswap0 ] || die "netswap0 still there"
 [ -z "$(find /sys/kernel/config/netswap -mindepth 1 -type d)" ] ||
 	die "detach left a directory"
