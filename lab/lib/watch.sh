@@ -19,7 +19,7 @@ lab_boot() {
 	local args r waiting=0
 	args=(--kernel "$1" --initrd "$2" --append "$3"
 		--console "$RUN/console.log" --monitor "$RUN/monitor.sock"
-		--started "$RUN/started" --mem "$LAB_MEM" --smp "$LAB_SMP")
+		--started "$RUN/started" --mem "$LAB_MEM" --smp "$LAB_SMP" --nic "$LAB_NIC")
 	[ -n "$LAB_TAP" ] && args+=(--tap "$LAB_TAP")
 	for r in "${LAB_HOSTFWD[@]}"; do
 		args+=(--hostfwd "$r")
