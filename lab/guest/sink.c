@@ -2,7 +2,7 @@
 /*
  * sink: a guest socket that never reads, the target of the flood scenario.
  *
- *   sink --tcp PORT --udp PORT
+ *   sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES]
  *
  * Accepts every TCP connection and keeps it open without reading; binds a
  * UDP socket and never reads it.  Their receive queues fill and stay full,
@@ -10,6 +10,12 @@
  * frees: under swap pressure that memory may come from the PFMEMALLOC
  * reserve, and the kernel must drop it (TcpExt: PFMemallocDrop) instead of
  * starving the swap socket.
+ *
+ * --udp-rcvbuf sizes the UDP queue (SO_RCVBUFFORCE: beyond rmem_max) so
+ * that the flood keeps taking memory while the guest reclaims: atomic
+ * allocations may go below the min watermark, and while the queue grows
+ * they hold free memory down where the NIC's next receive buffers come
+ * from the reserve.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,25 +44,36 @@ static int bound(int type, int port)
 
 int main(int argc, char **argv)
 {
-	int tcp_port = 0, udp_port = 0, lfd, i;
+	int tcp_port = 0, udp_port = 0, rcvbuf = 0, lfd, ufd, i;
+	socklen_t len = sizeof(rcvbuf);
 
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--tcp"))
 			tcp_port = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--udp"))
 			udp_port = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--udp-rcvbuf"))
+			rcvbuf = atoi(argv[i + 1]);
+		else
+			break;
 	}
-	if (tcp_port <= 0 || udp_port <= 0 || i != argc) {
-		fprintf(stderr, "usage: sink --tcp PORT --udp PORT\n");
+	if (tcp_port <= 0 || udp_port <= 0 || rcvbuf < 0 || i != argc) {
+		fprintf(stderr, "usage: sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES]\n");
 		return 2;
 	}
-	bound(SOCK_DGRAM, udp_port);	/* kept open, never read */
+	ufd = bound(SOCK_DGRAM, udp_port);	/* kept open, never read */
+	if (rcvbuf && setsockopt(ufd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf))) {
+		printf("NS-ERROR sink SO_RCVBUFFORCE %d: %s\n", rcvbuf, strerror(errno));
+		return 1;
+	}
+	if (getsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len))
+		rcvbuf = -1;
 	lfd = bound(SOCK_STREAM, tcp_port);
 	if (listen(lfd, 128)) {
 		printf("NS-ERROR sink listen: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("NS-SINK tcp=%d udp=%d\n", tcp_port, udp_port);
+	printf("NS-SINK tcp=%d udp=%d udp_rcvbuf=%d\n", tcp_port, udp_port, rcvbuf);
 	fflush(stdout);
 	for (;;) {
 		/* Keep every connection: their queues are the point. */
