@@ -21,11 +21,11 @@
 # refills its receive ring with __netdev_alloc_skb(), which takes the
 # reserve (__GFP_MEMALLOC) while a memalloc socket exists, so a reply can
 # always be received.  virtio_net (6.1) refills from plain page fragments
-# (GFP_ATOMIC in NAPI, GFP_KERNEL in refill_work): under this flood its ring
-# runs dry below the atomic watermark, refill_work blocks in reclaim behind
-# the very swap writes whose replies it would receive, and the guest stops
-# with memalloc sockets or without (docs/lab.md, "The NIC decides").
-# lab/run --nic virtio shows that.
+# (GFP_ATOMIC in NAPI, GFP_KERNEL in refill_work): when a burst of reclaim
+# takes free memory below the atomic floor its ring runs dry, refill_work
+# blocks in reclaim behind the very swap writes whose replies it would
+# receive, and the guest stops, memalloc sockets or not -- in 2 of 3 flood
+# runs with --nic virtio (docs/lab.md, "The NIC decides").
 # shellcheck source=deadlock.sh
 . "$LAB_DIR/scenarios/deadlock.sh"
 SC_SINK=1
