@@ -17,7 +17,7 @@
 # landed in the reserve while the guest was under its min watermark; the
 # swap device must still verify every page.
 #
-# The guest's card is an Intel 82574 (e1000e), not virtio-net: e1000e
+# The guest's card is deadlock's Intel 82574 (e1000e), not virtio-net: e1000e
 # refills its receive ring with __netdev_alloc_skb(), which takes the
 # reserve (__GFP_MEMALLOC) while a memalloc socket exists, so a reply can
 # always be received.  virtio_net (6.1) refills from plain page fragments
@@ -29,7 +29,6 @@
 # shellcheck source=deadlock.sh
 . "$LAB_DIR/scenarios/deadlock.sh"
 SC_SINK=1
-SC_NIC=e1000e
 # 64-byte datagrams: frames of 106 bytes, under virtio-net's copy threshold
 # (GOOD_COPY_LEN 128), so each takes an skb head from the NAPI cache.
 SC_FLOOD_ARGS=(--conns 64 --pps 3000 --size 64)
