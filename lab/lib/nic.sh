@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+# The guest's network cards (lab/run --nic): one table for lab/run (which
+# names are valid), lab/boot (QEMU's device) and lab/build-initramfs (the
+# driver the guest loads).  virtio-net is the default; e1000e, an Intel
+# 82574, takes its receive buffers through the reserve-aware allocators
+# (docs/lab.md, "The NIC decides").
+LAB_NICS='virtio e1000e'
+
+# lab_nic_device NIC: QEMU's -device model; fails for an unknown card.
+lab_nic_device() {
+	case $1 in
+	virtio) echo virtio-net-pci ;;
+	e1000e) echo e1000e ;;
+	*) return 1 ;;
+	esac
+}
+
+# lab_nic_modules NIC: the guest's driver modules, in load order.
+lab_nic_modules() {
+	case $1 in
+	virtio) echo virtio_pci virtio_net ;;
+	e1000e) echo e1000e ;;
+	*) return 1 ;;
+	esac
+}
+
+# lab_nic_usage: "--nic must be A or B", from the table.
+lab_nic_usage() {
+	echo "--nic must be ${LAB_NICS// / or }"
+}
