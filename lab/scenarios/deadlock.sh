@@ -25,10 +25,9 @@ SC_BACKING='mem'
 SC_SINK=0
 SC_OUTAGE=0
 SC_MEM_DEFAULT=256
-# An Intel 82574 (e1000e): its receive buffers may come from the reserve;
-# virtio_net's may not, which is a result of its own (docs/lab.md, "The
-# NIC decides"; lab/run --nic virtio).
-SC_NIC=e1000e
+# The lab's default card, an Intel 82574 (e1000e): its receive buffers may
+# come from the reserve; virtio_net's may not, which is a result of its
+# own (docs/lab.md, "The NIC decides"; lab/run --nic virtio).
 SC_SYSCTL=()
 
 sc_tick() { :; }

@@ -17,7 +17,7 @@
 # landed in the reserve while the guest was under its min watermark; the
 # swap device must still verify every page.
 #
-# The guest's card is deadlock's Intel 82574 (e1000e), not virtio-net: e1000e
+# The guest's card is the lab's Intel 82574 (e1000e), not virtio-net: e1000e
 # refills its receive ring with __netdev_alloc_skb(), which takes the
 # reserve (__GFP_MEMALLOC) while a memalloc socket exists, so a reply can
 # always be received.  virtio_net (6.1) refills from plain page fragments
