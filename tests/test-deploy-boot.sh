@@ -63,14 +63,21 @@ printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n' \
 echo MODULES=list >"$root/etc/initramfs-tools/conf.d/netswap-test.conf"
 printf '%s\n' virtio_pci virtio_blk virtio_net ext4 >>"$root/etc/initramfs-tools/modules"
 # netswap up/down on the console too, to read their order against the
-# network's there.
-printf '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n' \
+# network's there: written to the console directly, as systemd writes its
+# "Stopping ..." lines, not forwarded by journald, whose copy can lag
+# behind them on a loaded machine and invert the order read there.
+printf '[Service]\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nTTYReset=no\nTTYVHangup=no\n' \
 	>"$root/etc/systemd/system/netswap@.service.d/console.conf"
 install -D -m 0755 "$memhog" "$root/usr/local/bin/memhog"
 install -D -m 0755 "$TOP/tests/guest/deploy-check.sh" "$root/usr/local/sbin/deploy-check"
 install -m 0644 "$TOP/tests/guest/deploy-check.service" "$root/etc/systemd/system/"
 in_root "$root" systemctl enable systemd-networkd deploy-check >"$T/enable.log" 2>&1 ||
 	{ cat "$T/enable.log"; fail "cannot enable the guest's units"; }
+# No login prompt on the serial console: printed while deploy-check
+# writes, it joined one of its lines ("netswap-guest login: [...] NS-PROM
+# # HELP ..."), which the host's line-based reading then lost.
+in_root "$root" systemctl mask serial-getty@ttyS0.service >>"$T/enable.log" 2>&1 ||
+	{ cat "$T/enable.log"; fail "cannot mask the console's getty"; }
 
 deploy_install "$root" "${DEBS[@]}"
 # Enabled by the packages: the client's target and timer; not netswapd's

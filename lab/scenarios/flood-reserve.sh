@@ -7,6 +7,8 @@
 # watermark, below which GFP_ATOMIC fails -- and receive buffers come from
 # the PFMEMALLOC reserve: PFMemallocDrop counts the flood packets dropped at
 # the sink's socket, and the swap client must still verify every page.
+# On 6.1 netswap did in 3 of 6 runs (PFMemallocDrop 529-2316); the others
+# stalled in the hole described below.
 #
 # LAB_SINK_RCVBUF (bytes) sizes it otherwise.  At 16 MiB (a 32 MiB queue)
 # netswap's 6.1 guest did not survive (3 of 3 runs): the sk_buff head of a
