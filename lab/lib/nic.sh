@@ -8,6 +8,9 @@
 # client, ours or the stock one, which made lab tests fail at random on a
 # loaded machine (docs/lab.md, "The NIC decides").
 LAB_NICS='e1000e virtio'
+# The default card, for lab/run, lab/boot and lab/build-initramfs.
+# shellcheck disable=SC2034 # read by the files that source this one
+LAB_NIC_DEFAULT=${LAB_NICS%% *}
 
 # lab_nic_device NIC: QEMU's -device model; fails for an unknown card.
 lab_nic_device() {
