@@ -10,12 +10,19 @@
  *
  *   NS_HAVE_DISK_LIMITS	blk_mq_alloc_disk() takes struct queue_limits
  *				(6.9+); the blk_queue_* setters are gone (6.11+)
+ *   NS_HAVE_KERNEL_SENDPAGE	pages go to TCP by reference through
+ *				kernel_sendpage(); from 6.5 through sendmsg()
+ *				with MSG_SPLICE_PAGES, which Debian's 6.1
+ *				defines but its TCP ignores (so not the probe)
  */
 #ifndef NETSWAP_COMPAT_H
 #define NETSWAP_COMPAT_H
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
 
 /* What the handshake decided about the queue; applied once, at creation. */
 struct ns_queue_limits {
@@ -85,6 +92,35 @@ static inline struct gendisk *ns_alloc_disk(struct blk_mq_tag_set *set,
 	if (nl->stable_writes)
 		blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
 	return disk;
+}
+#endif
+
+/*
+ * Queue what is left of @msg's one-segment bvec iterator on @sock by
+ * reference: TCP holds the page instead of a copy.  Returns the bytes
+ * queued or -errno, like sock_sendmsg(), and advances the iterator.
+ */
+#ifdef NS_HAVE_KERNEL_SENDPAGE
+static inline int ns_sendmsg_by_ref(struct socket *sock, struct msghdr *msg)
+{
+	const struct bio_vec *bv = msg->msg_iter.bvec;
+	size_t off = msg->msg_iter.iov_offset;
+	int flags = msg->msg_flags;
+	int ret;
+
+	if (flags & MSG_MORE)
+		flags |= MSG_SENDPAGE_NOTLAST;
+	ret = kernel_sendpage(sock, bv->bv_page, bv->bv_offset + off,
+			      bv->bv_len - off, flags);
+	if (ret > 0)
+		iov_iter_advance(&msg->msg_iter, ret);
+	return ret;
+}
+#else
+static inline int ns_sendmsg_by_ref(struct socket *sock, struct msghdr *msg)
+{
+	msg->msg_flags |= MSG_SPLICE_PAGES;
+	return sock_sendmsg(sock, msg);
 }
 #endif
 

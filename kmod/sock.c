@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The wire: making a memalloc socket, sending requests straight from the bio
- * pages, receiving replies into the connection's preallocated header buffer
- * and read payloads straight into the bio pages.  Nothing here allocates
+ * The wire: making a memalloc socket, sending requests with the bio pages
+ * themselves (TCP holds them, no copy), receiving replies into the
+ * connection's preallocated header buffer and read payloads straight into
+ * the bio pages.  Nothing here allocates
  * except socket creation, which only the connect path does.
  */
 #define pr_fmt(fmt) "netswap: " fmt
@@ -22,6 +23,11 @@ bool ns_memalloc = true;
 module_param_named(memalloc, ns_memalloc, bool, 0444);
 MODULE_PARM_DESC(memalloc,
 		 "test switch, only at load: 0 = ordinary sockets without the memory reserves (to show the deadlock they prevent); default 1");
+
+static bool ns_zerocopy = true;
+module_param_named(zerocopy, ns_zerocopy, bool, 0444);
+MODULE_PARM_DESC(zerocopy,
+		 "only at load: 1 (default) = a write's pages go to TCP by reference; 0 = TCP copies them into memory it allocates, as the kernel's nbd does");
 
 /*
  * Every byte of the socket's traffic may be what frees memory, so it may use
@@ -146,13 +152,20 @@ void ns_sock_close(struct socket *sock)
 	ns_noreclaim_restore(noreclaim);
 }
 
+/* What ns_sock_xfer() does with its iterator. */
+enum ns_xfer {
+	NS_RECV,	/* fill it */
+	NS_SEND_COPY,	/* send it; TCP copies the bytes */
+	NS_SEND_REF,	/* send it; TCP holds its page (a one-page bvec) */
+};
+
 /*
  * Move all of @iter, or fail.  Runs with PF_MEMALLOC: the allocations TCP
  * makes on our behalf may dip into the reserves and never recurse into
  * reclaim, which might be waiting for this very request.
  */
-static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
-			int flags)
+static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter,
+			enum ns_xfer how, int flags)
 {
 	struct msghdr msg = { .msg_iter = *iter };
 	unsigned int noreclaim = ns_noreclaim_save();
@@ -161,7 +174,9 @@ static int ns_sock_xfer(struct socket *sock, struct iov_iter *iter, bool send,
 
 	while (msg_data_left(&msg)) {
 		msg.msg_flags = flags | MSG_NOSIGNAL;
-		if (send)
+		if (how == NS_SEND_REF)
+			ret = ns_sendmsg_by_ref(sock, &msg);
+		else if (how == NS_SEND_COPY)
 			ret = sock_sendmsg(sock, &msg);
 		else
 			ret = sock_recvmsg(sock, &msg, flags | MSG_NOSIGNAL);
@@ -186,7 +201,7 @@ int ns_sock_recv(struct socket *sock, void *buf, size_t len)
 	struct iov_iter iter;
 
 	iov_iter_kvec(&iter, ITER_DEST, &kv, 1, len);
-	return ns_sock_xfer(sock, &iter, false, MSG_WAITALL);
+	return ns_sock_xfer(sock, &iter, NS_RECV, MSG_WAITALL);
 }
 
 int ns_sock_send(struct socket *sock, const void *buf, size_t len, int flags)
@@ -195,7 +210,7 @@ int ns_sock_send(struct socket *sock, const void *buf, size_t len, int flags)
 	struct iov_iter iter;
 
 	iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, len);
-	return ns_sock_xfer(sock, &iter, true, flags);
+	return ns_sock_xfer(sock, &iter, NS_SEND_COPY, flags);
 }
 
 /* ---------------------------------------------------------------- send -- */
@@ -223,10 +238,23 @@ static int ns_send_sub(struct ns_conn *conn, struct ns_sub *sub)
 	if (err || !payload)
 		return err;
 
-	/* Straight from the bio pages: TCP copies them into its skbs. */
+	/*
+	 * The payload goes by reference: TCP holds the bio pages themselves
+	 * (stable while the request is in flight when integrity is on) rather
+	 * than copies in page fragments, which under pressure would come from
+	 * the very reserve this write is meant to refill.  No page is read
+	 * after its request completes: the reply that completes it carries
+	 * TCP's acknowledgement of the data, processed before the reply can
+	 * be read, and a connection torn down is closed -- its queue dropped
+	 * (sock_no_linger) -- before its requests are resent.  Slab memory
+	 * cannot be held that way and is copied.
+	 */
 	rq_for_each_segment(bvec, rq, it) {
+		bool by_ref = ns_zerocopy && sendpage_ok(bvec.bv_page);
+
 		iov_iter_bvec(&iter, ITER_SOURCE, &bvec, 1, bvec.bv_len);
-		err = ns_sock_xfer(conn->sock, &iter, true,
+		err = ns_sock_xfer(conn->sock, &iter,
+				   by_ref ? NS_SEND_REF : NS_SEND_COPY,
 				   rq_iter_last(bvec, it) ? 0 : MSG_MORE);
 		if (err)
 			return err;
@@ -322,7 +350,7 @@ static int ns_recv_data(struct ns_conn *conn, struct ns_cmd *cmd)
 
 	rq_for_each_segment(bvec, rq, it) {
 		iov_iter_bvec(&iter, ITER_DEST, &bvec, 1, bvec.bv_len);
-		err = ns_sock_xfer(conn->sock, &iter, false, MSG_WAITALL);
+		err = ns_sock_xfer(conn->sock, &iter, NS_RECV, MSG_WAITALL);
 		if (err)
 			return err;
 	}

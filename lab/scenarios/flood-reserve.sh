@@ -3,22 +3,43 @@
 # flood-reserve: the flood sized to the reserve.  The sink's UDP queue may
 # grow to 8 MiB (SO_RCVBUFFORCE 4 MiB, doubled by the kernel; udp_mem
 # raised so that it can), so while the guest reclaims, the flood's atomic
-# allocations take free memory down to their floor -- 3/8 of the min
-# watermark, below which GFP_ATOMIC fails -- and receive buffers come from
-# the PFMEMALLOC reserve: PFMemallocDrop counts the flood packets dropped at
-# the sink's socket, and the swap client must still verify every page.
-# On 6.1 netswap did in 3 of 6 runs (PFMemallocDrop 529-2316); the others
-# stalled in the hole described below.
+# allocations may take free memory down to their floor -- 3/8 of the min
+# watermark, below which GFP_ATOMIC fails -- where receive buffers come
+# from the PFMEMALLOC reserve: PFMemallocDrop counts the flood packets
+# dropped at the sink's socket, and the swap client must still verify
+# every page.  netswap.ko copying its writes (zerocopy=0, as before
+# 2026-12-02) took its guest there and passed 3 of 6 runs (PFMemallocDrop
+# 529-2316); sending its pages by reference (the default) it stays above
+# min here: PASS, no drop.
 #
-# LAB_SINK_RCVBUF (bytes) sizes it otherwise.  At 16 MiB (a 32 MiB queue)
-# netswap's 6.1 guest did not survive (3 of 3 runs): the sk_buff head of a
+# Knobs, for pushing harder: LAB_SINK_RCVBUF (bytes; at 16 MiB, a 32 MiB
+# queue, the copying netswap never survived), LAB_FLOOD_PPS and
+# LAB_FLOOD_SIZE (the UDP stream, default 3000 datagrams/s of 64 bytes),
+# LAB_FLOOD_AT=swapout (start the flood at the guest's first swap-out, so
+# that the queue grows while the guest reclaims, instead of when the sink
+# listens).  Whatever takes the guest to the floor, the sk_buff head of a
 # received packet is allocated with plain GFP_ATOMIC (__build_skb, and the
-# NAPI skb cache), never from the reserve, and a queue that pins enough
-# heads leaves none at the floor -- the receive ring runs dry and nothing,
-# not the reply of a swap write nor the SYN-ACK of a reconnect, is
+# NAPI skb cache), never from the reserve; a flood that keeps taking memory
+# there leaves no head for the receive ring, which runs dry, and nothing --
+# not the reply of a swap write nor the SYN-ACK of a reconnect -- is
 # received again.
 # docs/lab.md, "The reserves", has the traces and the runs.
 # shellcheck source=flood.sh
 . "$LAB_DIR/scenarios/flood.sh"
 SC_SINK_RCVBUF=${LAB_SINK_RCVBUF:-$((4 << 20))}
 SC_SYSCTL+=("net.ipv4.udp_mem=8192 12288 16384")
+SC_FLOOD_ARGS=(--conns 64 --pps "${LAB_FLOOD_PPS:-3000}"
+	--size "${LAB_FLOOD_SIZE:-64}")
+case ${LAB_FLOOD_AT:-sink} in
+sink) ;;
+swapout)
+	sc_tick() {
+		[ "$sc_state" = wait ] || return 0
+		[ "${S[sink]}" = 1 ] && [ "${S[pswpout]:-0}" -gt 0 ] || return 0
+		lab_flood_start
+		lab_event "flood started at the first swap-out"
+		sc_state=flooding
+	}
+	;;
+*) lab_die "LAB_FLOOD_AT is sink or swapout, not '$LAB_FLOOD_AT'" ;;
+esac
