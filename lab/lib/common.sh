@@ -12,6 +12,13 @@ LAB_QEMU_LOCK=/tmp/netswap-qemu.lock
 # prefixed with this array; empty for user networking.
 LAB_NS_EXEC=()
 LAB_T0=${LAB_T0:-$(date +%s)}
+# Every lab guest's kernel command line starts with this (then loglevel and
+# the caller's own).  nosoftlockup: on a loaded 2-core host the TCG vCPU can
+# go without a host CPU for tens of seconds, which the soft-lockup watchdog
+# reports as a kernel BUG -- a FAIL for the lab and for kmod-guest -- though
+# no kernel code is at fault; hung tasks are still reported, and a real
+# lockup still ends the run by its watchdog or time limit.
+LAB_GUEST_CMDLINE="console=ttyS0 panic=-1 edd=off mitigations=off nosoftlockup"
 
 lab_elapsed() {
 	echo $(($(date +%s) - LAB_T0))
