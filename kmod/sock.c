@@ -3,8 +3,8 @@
  * The wire: making a memalloc socket, sending requests with the bio pages
  * themselves (TCP holds them, no copy), receiving replies into the
  * connection's preallocated header buffer and read payloads straight into
- * the bio pages.  Nothing here allocates
- * except socket creation, which only the connect path does.
+ * the bio pages.  Nothing here allocates except socket creation, which only
+ * the connect path does.
  */
 #define pr_fmt(fmt) "netswap: " fmt
 

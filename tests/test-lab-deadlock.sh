@@ -46,28 +46,26 @@ tr -d '\r' <"$T/off/console.log" | sed 's/^\[ *[0-9.]*\] //' |
 	fail "the dumps do not show ns_tx_work waiting for memory"
 assert_lab_cleaned_up "$T/off.err"
 
-out=$("$TOP/lab/run" "${args[@]}" --save "$T/on" smoke 2>"$T/on.err") || {
-	tail -20 "$T/on.err" >&2
-	tail -70 <<<"$out" >&2
-	fail "memalloc=1 did not pass"
+# must_pass NAME MODPARAMS LAB_RUN_ARGS...: a run that must PASS with every
+# page verified and no error, its module carrying exactly MODPARAMS.
+must_pass() {
+	local name=$1 params=$2 out last
+	shift 2
+	out=$("$TOP/lab/run" "$@" --save "$T/$name" smoke 2>"$T/$name.err") || {
+		tail -20 "$T/$name.err" >&2
+		tail -70 <<<"$out" >&2
+		fail "$name did not pass"
+	}
+	last=$(tail -1 <<<"$out")
+	echo "$last"
+	grep -qF "modparams=[$params]" <(grep '^info: ' <<<"$out") ||
+		fail "$name: the module must carry exactly [$params]"
+	assert_eq "$(lab_field pages_verified "$last")" 98304 "pages verified, $name"
+	assert_eq "$(lab_field errors "$last")" 0 "errors, $name"
+	assert_lab_cleaned_up "$T/$name.err"
 }
-last=$(tail -1 <<<"$out")
-echo "$last"
-grep -q '^info: .*modparams=\[netswap.zerocopy=N\]' <<<"$out" ||
-	fail "the memalloc=1 run must differ only in memalloc"
-assert_eq "$(lab_field pages_verified "$last")" 98304 "pages verified with memalloc=1"
-assert_eq "$(lab_field errors "$last")" 0 "errors with memalloc=1"
-assert_lab_cleaned_up "$T/on.err"
 
-out=$("$TOP/lab/run" "${base[@]}" --modparam memalloc=0 --save "$T/ref" smoke \
-	2>"$T/ref.err") || {
-	tail -20 "$T/ref.err" >&2
-	tail -70 <<<"$out" >&2
-	fail "memalloc=0 with pages sent by reference did not pass"
-}
-last=$(tail -1 <<<"$out")
-echo "$last"
-grep -q '^info: .*modparams=\[netswap.memalloc=N\]' <<<"$out" ||
-	fail "the by-reference run must differ only in zerocopy"
-assert_eq "$(lab_field pages_verified "$last")" 98304 "pages verified by reference with memalloc=0"
-assert_lab_cleaned_up "$T/ref.err"
+# The cure: differs from the run above only in memalloc.
+must_pass on 'netswap.zerocopy=N' "${args[@]}"
+# netswap's own sends: differs from the first run only in zerocopy.
+must_pass ref 'netswap.memalloc=N' "${base[@]}" --modparam memalloc=0

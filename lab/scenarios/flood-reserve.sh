@@ -33,13 +33,8 @@ SC_FLOOD_ARGS=(--conns 64 --pps "${LAB_FLOOD_PPS:-3000}"
 case ${LAB_FLOOD_AT:-sink} in
 sink) ;;
 swapout)
-	sc_tick() {
-		[ "$sc_state" = wait ] || return 0
-		[ "${S[sink]}" = 1 ] && [ "${S[pswpout]:-0}" -gt 0 ] || return 0
-		lab_flood_start
-		lab_event "flood started at the first swap-out"
-		sc_state=flooding
-	}
+	sc_flood_ready() { [ "${S[sink]}" = 1 ] && [ "${S[pswpout]:-0}" -gt 0 ]; }
+	sc_flood_event='flood started at the first swap-out'
 	;;
 *) lab_die "LAB_FLOOD_AT is sink or swapout, not '$LAB_FLOOD_AT'" ;;
 esac

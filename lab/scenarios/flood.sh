@@ -34,10 +34,15 @@ SC_SINK=1
 SC_FLOOD_ARGS=(--conns 64 --pps 3000 --size 64)
 sc_state='wait'
 
+# When the flood starts: once the guest's sink listens (flood-reserve may
+# wait longer, and names its moment in the event).
+sc_flood_ready() { [ "${S[sink]}" = 1 ]; }
+sc_flood_event='flood started'
+
 sc_tick() {
 	[ "$sc_state" = wait ] || return 0
-	[ "${S[sink]}" = 1 ] || return 0	# the guest's sink listens
+	sc_flood_ready || return 0
 	lab_flood_start
-	lab_event "flood started"
+	lab_event "$sc_flood_event"
 	sc_state=flooding
 }
