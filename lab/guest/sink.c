@@ -2,7 +2,7 @@
 /*
  * sink: a guest socket that never reads, the target of the flood scenario.
  *
- *   sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES]
+ *   sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES] [--udp-drain-ms MS]
  *
  * Accepts every TCP connection and keeps it open without reading; binds a
  * UDP socket and never reads it.  Their receive queues fill and stay full,
@@ -16,9 +16,16 @@
  * allocations may go below the min watermark, and while the queue grows
  * they hold free memory down where the NIC's next receive buffers come
  * from the reserve.
+ *
+ * --udp-drain-ms empties the UDP queue every MS milliseconds, so that it
+ * fills again, and again, while the guest reclaims: once full it only
+ * turns packets away (and frees them at once); refilled over and over,
+ * each refill is a fresh run of atomic allocations starting wherever the
+ * pressure holds free memory, not one that happened at some moment.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +49,20 @@ static int bound(int type, int port)
 	return fd;
 }
 
+/* Read the UDP queue empty; the datagrams' memory goes back at once. */
+static void drain(int ufd)
+{
+	static char buf[65536];
+
+	while (recv(ufd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+}
+
 int main(int argc, char **argv)
 {
-	int tcp_port = 0, udp_port = 0, rcvbuf = 0, lfd, ufd, i;
+	int tcp_port = 0, udp_port = 0, rcvbuf = 0, drain_ms = 0, lfd, ufd, i;
 	socklen_t len = sizeof(rcvbuf);
+	struct pollfd pfd;
 
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--tcp"))
@@ -54,11 +71,14 @@ int main(int argc, char **argv)
 			udp_port = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--udp-rcvbuf"))
 			rcvbuf = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--udp-drain-ms"))
+			drain_ms = atoi(argv[i + 1]);
 		else
 			break;
 	}
-	if (tcp_port <= 0 || udp_port <= 0 || rcvbuf < 0 || i != argc) {
-		fprintf(stderr, "usage: sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES]\n");
+	if (tcp_port <= 0 || udp_port <= 0 || rcvbuf < 0 || drain_ms < 0 || i != argc) {
+		fprintf(stderr,
+			"usage: sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES] [--udp-drain-ms MS]\n");
 		return 2;
 	}
 	ufd = bound(SOCK_DGRAM, udp_port);	/* kept open, never read */
@@ -73,12 +93,21 @@ int main(int argc, char **argv)
 		printf("NS-ERROR sink listen: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("NS-SINK tcp=%d udp=%d udp_rcvbuf=%d\n", tcp_port, udp_port, rcvbuf);
+	printf("NS-SINK tcp=%d udp=%d udp_rcvbuf=%d udp_drain_ms=%d\n",
+	       tcp_port, udp_port, rcvbuf, drain_ms);
 	fflush(stdout);
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
 	for (;;) {
+		int n = poll(&pfd, 1, drain_ms ? drain_ms : -1);
+
+		if (n == 0) {
+			drain(ufd);
+			continue;
+		}
 		/* Keep every connection: their queues are the point. */
-		if (accept(lfd, NULL, NULL) < 0 &&
+		if (n > 0 && accept(lfd, NULL, NULL) < 0 &&
 		    (errno == EMFILE || errno == ENFILE))
-			pause();
+			pfd.fd = -1;	/* no more: keep draining, if asked */
 	}
 }

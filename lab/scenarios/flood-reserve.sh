@@ -27,6 +27,7 @@
 # shellcheck source=flood.sh
 . "$LAB_DIR/scenarios/flood.sh"
 SC_SINK_RCVBUF=${LAB_SINK_RCVBUF:-$((4 << 20))}
+SC_SINK_DRAIN_MS=${LAB_SINK_DRAIN_MS:-}
 SC_SYSCTL+=("net.ipv4.udp_mem=8192 12288 16384")
 SC_FLOOD_ARGS=(--conns 64 --pps "${LAB_FLOOD_PPS:-3000}"
 	--size "${LAB_FLOOD_SIZE:-64}")
