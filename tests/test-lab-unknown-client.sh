@@ -23,7 +23,7 @@ fi
 rc=0
 "$TOP/lab/run" --client nbd --nic no-such-card smoke >"$T/nic.out" 2>"$T/nic.err" || rc=$?
 assert_eq "$rc" 2 "exit code for --nic no-such-card"
-grep -q -- "--nic must be e1000e or virtio" "$T/nic.err" ||
+grep -q -- "--nic must be e1000e or virtio or vmxnet3" "$T/nic.err" ||
 	fail "no --nic message: $(cat "$T/nic.err")"
 if grep -q 'guest up' "$T/nic.err"; then
 	fail "a guest was booted for a card that does not exist"

@@ -2,7 +2,8 @@
 /*
  * sink: a guest socket that never reads, the target of the flood scenario.
  *
- *   sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES] [--udp-drain-ms MS]
+ *   sink [--addr IPV4] --tcp PORT --udp PORT [--udp-rcvbuf BYTES]
+ *        [--udp-drain-ms MS]
  *
  * Accepts every TCP connection and keeps it open without reading; binds a
  * UDP socket and never reads it.  Their receive queues fill and stay full,
@@ -21,9 +22,14 @@
  * fills again, and again, while the guest reclaims: once full it only
  * turns packets away (and frees them at once); refilled over and over,
  * each refill is a fresh run of atomic allocations starting wherever the
- * pressure holds free memory, not one that happened at some moment.
+ * pressure holds free memory, not one that happened at some moment.  Each
+ * drain that read anything prints NS-SINK-DRAIN bytes=N datagrams=N.
+ *
+ * --addr binds both sockets to one address (default: any; the host test
+ * binds loopback).
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,12 +38,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static struct in_addr bind_addr = { .s_addr = INADDR_ANY };
+
 static int bound(int type, int port)
 {
 	struct sockaddr_in a = {
 		.sin_family = AF_INET,
 		.sin_port = htons((unsigned short)port),
-		.sin_addr.s_addr = htonl(INADDR_ANY),
+		.sin_addr = bind_addr,
 	};
 	int one = 1, fd = socket(AF_INET, type, 0);
 
@@ -53,9 +61,17 @@ static int bound(int type, int port)
 static void drain(int ufd)
 {
 	static char buf[65536];
+	long long bytes = 0, datagrams = 0;
+	ssize_t n;
 
-	while (recv(ufd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		;
+	while ((n = recv(ufd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+		bytes += n;
+		datagrams++;
+	}
+	if (datagrams) {
+		printf("NS-SINK-DRAIN bytes=%lld datagrams=%lld\n", bytes, datagrams);
+		fflush(stdout);
+	}
 }
 
 int main(int argc, char **argv)
@@ -73,12 +89,15 @@ int main(int argc, char **argv)
 			rcvbuf = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--udp-drain-ms"))
 			drain_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--addr") &&
+			 inet_pton(AF_INET, argv[i + 1], &bind_addr) == 1)
+			;
 		else
 			break;
 	}
 	if (tcp_port <= 0 || udp_port <= 0 || rcvbuf < 0 || drain_ms < 0 || i != argc) {
-		fprintf(stderr,
-			"usage: sink --tcp PORT --udp PORT [--udp-rcvbuf BYTES] [--udp-drain-ms MS]\n");
+		fprintf(stderr, "usage: sink [--addr IPV4] --tcp PORT --udp PORT"
+			" [--udp-rcvbuf BYTES] [--udp-drain-ms MS]\n");
 		return 2;
 	}
 	ufd = bound(SOCK_DGRAM, udp_port);	/* kept open, never read */

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The flood's target (lab/guest/sink.c), on the host over loopback with a
+# few datagrams: without --udp-drain-ms its UDP queue keeps what arrives
+# (that is its point); with it the queue is read empty every period, and
+# fills and empties again, which flood-reserve's refilled flood rests on.
+# Bad arguments are a usage error.
+# limit: 60
+# shellcheck disable=SC1091 # the shared helpers
+. "$(dirname "$0")/lib/functions.sh"
+
+sink=$("$TOP/lab/build-tools")/sink
+
+# udp_queue PORT: bytes in the receive queue of the UDP socket on PORT.
+udp_queue() {
+	local hex
+	hex=$(awk -v p="$(printf ':%04X' "$1")" '$2 ~ p"$" { split($5, q, ":"); print q[2] }' \
+		/proc/net/udp)
+	[ -n "$hex" ] && echo $((16#$hex))
+}
+
+# send PORT N: N datagrams of 100 bytes to 127.0.0.1:PORT.
+send() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		printf '%0100d' 0 >"/dev/udp/127.0.0.1/$1"
+	done
+}
+
+# queue_becomes PORT TEST: until the queue's size passes [ SIZE TEST ] (5 s).
+queue_becomes() {
+	local _ q
+	for _ in $(seq 1 50); do
+		q=$(udp_queue "$1")
+		[ -n "$q" ] && [ "$q" $2 ] && return 0
+		sleep 0.1
+	done
+	fail "UDP queue on port $1 is ${q:-absent}, wanted $2"
+}
+
+# start NAME ARGS...: a sink on fresh ports; sets NAME_UDP.
+start() {
+	local name=$1 tcp udp
+	shift
+	tcp=$(free_port)
+	udp=$(free_port)
+	"$sink" --addr 127.0.0.1 --tcp "$tcp" --udp "$udp" "$@" >"$T/$name.out" &
+	_pids+=("$!")
+	wait_listening 127.0.0.1 "$tcp" || fail "$name: sink did not listen"
+	grep -q "^NS-SINK tcp=$tcp udp=$udp " "$T/$name.out" || fail "$name: $(cat "$T/$name.out")"
+	printf -v "${name}_UDP" '%s' "$udp"
+}
+
+start keep
+send "$keep_UDP" 20
+queue_becomes "$keep_UDP" '-gt 0'
+sleep 1
+queue_becomes "$keep_UDP" '-gt 0'	# nobody reads it
+
+# drained: datagrams the sink reports having read, over all its drains.
+drained() {
+	awk '/^NS-SINK-DRAIN / { sub(/.*datagrams=/, ""); n += $1 } END { print n + 0 }' "$T/drain.out"
+}
+
+start drain --udp-drain-ms 200
+grep -q ' udp_drain_ms=200$' "$T/drain.out" || fail "drain: $(cat "$T/drain.out")"
+for round in 1 2 3; do
+	send "$drain_UDP" 20
+	for _ in $(seq 1 50); do
+		[ "$(drained)" -ge $((20 * round)) ] && break
+		sleep 0.1
+	done
+	assert_eq "$(drained)" $((20 * round)) "datagrams drained after round $round"
+	queue_becomes "$drain_UDP" '-eq 0'
+	echo "round $round: sent 20, read all, queue empty"
+done
+grep -q '^NS-SINK-DRAIN bytes=[0-9]* datagrams=[0-9]*$' "$T/drain.out" ||
+	fail "drain lines: $(cat "$T/drain.out")"
+
+for bad in '--udp-drain-ms -1' '--udp-drain-ms' '--addr nowhere' '--bogus 1'; do
+	rc=0
+	# shellcheck disable=SC2086 # the words are the point
+	"$sink" --tcp 1 --udp 2 $bad >/dev/null 2>"$T/bad.err" || rc=$?
+	[ "$rc" -ne 0 ] || fail "sink accepted $bad"
+	grep -q 'usage: sink' "$T/bad.err" || fail "no usage for $bad: $(cat "$T/bad.err")"
+done
+echo "sink keeps its queue, drains it when asked, refuses bad arguments"
