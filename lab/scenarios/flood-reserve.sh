@@ -9,20 +9,22 @@
 # dropped at the sink's socket, and the swap client must still verify
 # every page.  netswap.ko copying its writes (zerocopy=0, as before
 # 2026-12-02) took its guest there and passed 3 of 6 runs (PFMemallocDrop
-# 529-2316); sending its pages by reference (the default) it stays above
-# min here: PASS, no drop.
+# 529-2316); sending its pages by reference (the default) it seldom comes
+# down to the floor here: PASS, drops in 1 of 5.
 #
 # Knobs, for pushing harder: LAB_SINK_RCVBUF (bytes; at 16 MiB, a 32 MiB
 # queue, the copying netswap never survived), LAB_FLOOD_PPS and
 # LAB_FLOOD_SIZE (the UDP stream, default 3000 datagrams/s of 64 bytes),
 # LAB_FLOOD_AT=swapout (start the flood at the guest's first swap-out, so
 # that the queue grows while the guest reclaims, instead of when the sink
-# listens).  Whatever takes the guest to the floor, the sk_buff head of a
-# received packet is allocated with plain GFP_ATOMIC (__build_skb, and the
-# NAPI skb cache), never from the reserve; a flood that keeps taking memory
-# there leaves no head for the receive ring, which runs dry, and nothing --
-# not the reply of a swap write nor the SYN-ACK of a reconnect -- is
-# received again.
+# listens), LAB_SINK_DRAIN_MS (the sink reads its queue empty that often,
+# so that it fills again and again).  Whatever takes the guest to the
+# floor, the sk_buff head of a received packet is allocated with plain
+# GFP_ATOMIC (__build_skb, and the NAPI skb cache), never from the
+# reserve; a flood that keeps taking memory there leaves no head for the
+# receive ring, which runs dry, and nothing -- not the reply of a swap
+# write nor the SYN-ACK of a reconnect -- is received again (with vmxnet3,
+# whose ring never runs dry, every packet is dropped instead: the same).
 # docs/lab.md, "The reserves", has the traces and the runs.
 # shellcheck source=flood.sh
 . "$LAB_DIR/scenarios/flood.sh"
