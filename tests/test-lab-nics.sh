@@ -26,7 +26,9 @@ for nic in $LAB_NICS; do
 	for m in $mods; do
 		[ -f "$T/$nic/lab/modules/$m.ko" ] || fail "$nic: $m.ko not in the image"
 		pos=$(tr ' ' '\n' <<<"$order" | grep -nx "$m" | cut -d: -f1)
-		[ -n "$pos" ] && [ "$pos" -gt "$last" ] || fail "$nic: $m out of order in '$order'"
+		if [ -z "$pos" ] || [ "$pos" -le "$last" ]; then
+			fail "$nic: $m out of order in '$order'"
+		fi
 		last=$pos
 	done
 	echo "$nic: QEMU $dev, modules [$mods] in [$order]"

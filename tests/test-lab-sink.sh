@@ -27,35 +27,38 @@ send() {
 	done
 }
 
-# queue_becomes PORT TEST: until the queue's size passes [ SIZE TEST ] (5 s).
+# queue_becomes PORT full|empty: until the queue holds something / nothing (5 s).
 queue_becomes() {
 	local _ q
 	for _ in $(seq 1 50); do
 		q=$(udp_queue "$1")
-		[ -n "$q" ] && [ "$q" $2 ] && return 0
+		case $2:$q in
+		full:[1-9]* | empty:0) return 0 ;;
+		esac
 		sleep 0.1
 	done
 	fail "UDP queue on port $1 is ${q:-absent}, wanted $2"
 }
 
-# start NAME ARGS...: a sink on fresh ports; sets NAME_UDP.
+# start NAME ARGS...: a sink on fresh ports; sets SINK_UDP to its UDP port.
 start() {
-	local name=$1 tcp udp
+	local name=$1 tcp
 	shift
 	tcp=$(free_port)
-	udp=$(free_port)
-	"$sink" --addr 127.0.0.1 --tcp "$tcp" --udp "$udp" "$@" >"$T/$name.out" &
+	SINK_UDP=$(free_port)
+	"$sink" --addr 127.0.0.1 --tcp "$tcp" --udp "$SINK_UDP" "$@" >"$T/$name.out" &
 	_pids+=("$!")
 	wait_listening 127.0.0.1 "$tcp" || fail "$name: sink did not listen"
-	grep -q "^NS-SINK tcp=$tcp udp=$udp " "$T/$name.out" || fail "$name: $(cat "$T/$name.out")"
-	printf -v "${name}_UDP" '%s' "$udp"
+	grep -q "^NS-SINK tcp=$tcp udp=$SINK_UDP " "$T/$name.out" ||
+		fail "$name: $(cat "$T/$name.out")"
 }
 
 start keep
+keep_UDP=$SINK_UDP
 send "$keep_UDP" 20
-queue_becomes "$keep_UDP" '-gt 0'
+queue_becomes "$keep_UDP" full
 sleep 1
-queue_becomes "$keep_UDP" '-gt 0'	# nobody reads it
+queue_becomes "$keep_UDP" full	# nobody reads it
 
 # drained: datagrams the sink reports having read, over all its drains.
 drained() {
@@ -63,6 +66,7 @@ drained() {
 }
 
 start drain --udp-drain-ms 200
+drain_UDP=$SINK_UDP
 grep -q ' udp_drain_ms=200$' "$T/drain.out" || fail "drain: $(cat "$T/drain.out")"
 for round in 1 2 3; do
 	send "$drain_UDP" 20
@@ -71,7 +75,7 @@ for round in 1 2 3; do
 		sleep 0.1
 	done
 	assert_eq "$(drained)" $((20 * round)) "datagrams drained after round $round"
-	queue_becomes "$drain_UDP" '-eq 0'
+	queue_becomes "$drain_UDP" empty
 	echo "round $round: sent 20, read all, queue empty"
 done
 grep -q '^NS-SINK-DRAIN bytes=[0-9]* datagrams=[0-9]*$' "$T/drain.out" ||
