@@ -27,17 +27,28 @@ send() {
 	done
 }
 
-# queue_becomes PORT full|empty: until the queue holds something / nothing (5 s).
-queue_becomes() {
-	local _ q
+# eventually CMD...: until CMD succeeds (5 s); fails with CMD's status.
+eventually() {
+	local _
 	for _ in $(seq 1 50); do
-		q=$(udp_queue "$1")
-		case $2:$q in
-		full:[1-9]* | empty:0) return 0 ;;
-		esac
+		"$@" && return 0
 		sleep 0.1
 	done
-	fail "UDP queue on port $1 is ${q:-absent}, wanted $2"
+	"$@"
+}
+
+# queue_is PORT full|empty: the queue holds something / nothing.
+queue_is() {
+	case $2:$(udp_queue "$1") in
+	full:[1-9]* | empty:0) return 0 ;;
+	esac
+	return 1
+}
+
+# queue_becomes PORT full|empty: until the queue is so (5 s).
+queue_becomes() {
+	eventually queue_is "$1" "$2" ||
+		fail "UDP queue on port $1 is $(udp_queue "$1" || echo absent), wanted $2"
 }
 
 # start NAME ARGS...: a sink on fresh ports; sets SINK_UDP to its UDP port.
@@ -64,16 +75,14 @@ queue_becomes "$keep_UDP" full	# nobody reads it
 drained() {
 	awk '/^NS-SINK-DRAIN / { sub(/.*datagrams=/, ""); n += $1 } END { print n + 0 }' "$T/drain.out"
 }
+drained_at_least() { [ "$(drained)" -ge "$1" ]; }
 
 start drain --udp-drain-ms 200
 drain_UDP=$SINK_UDP
 grep -q ' udp_drain_ms=200$' "$T/drain.out" || fail "drain: $(cat "$T/drain.out")"
 for round in 1 2 3; do
 	send "$drain_UDP" 20
-	for _ in $(seq 1 50); do
-		[ "$(drained)" -ge $((20 * round)) ] && break
-		sleep 0.1
-	done
+	eventually drained_at_least $((20 * round)) || true
 	assert_eq "$(drained)" $((20 * round)) "datagrams drained after round $round"
 	queue_becomes "$drain_UDP" empty
 	echo "round $round: sent 20, read all, queue empty"

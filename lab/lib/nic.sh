@@ -9,29 +9,37 @@
 # loaded machine (docs/lab.md, "The NIC decides").  vmxnet3 allocates a
 # packet's replacement buffer before handing the packet up, and when that
 # fails drops the packet and reuses its buffer: its ring is never empty.
-LAB_NICS='e1000e virtio vmxnet3'
+# One line per card: NAME QEMU-DEVICE DRIVER-MODULES... (in load order).
+LAB_NIC_TABLE='e1000e e1000e e1000e
+virtio virtio-net-pci virtio_pci virtio_net
+vmxnet3 vmxnet3 vmxnet3'
+LAB_NICS=$(while read -r name _; do printf '%s ' "$name"; done <<<"$LAB_NIC_TABLE")
+LAB_NICS=${LAB_NICS% }
 # The default card, for lab/run, lab/boot and lab/build-initramfs.
 # shellcheck disable=SC2034 # read by the files that source this one
 LAB_NIC_DEFAULT=${LAB_NICS%% *}
 
+# lab_nic_row NIC: "DEVICE MODULES..." of that card; fails for an unknown one.
+lab_nic_row() {
+	local name row
+	while read -r name row; do
+		[ "$name" = "$1" ] && { echo "$row"; return 0; }
+	done <<<"$LAB_NIC_TABLE"
+	return 1
+}
+
 # lab_nic_device NIC: QEMU's -device model; fails for an unknown card.
 lab_nic_device() {
-	case $1 in
-	virtio) echo virtio-net-pci ;;
-	e1000e) echo e1000e ;;
-	vmxnet3) echo vmxnet3 ;;
-	*) return 1 ;;
-	esac
+	local row
+	row=$(lab_nic_row "$1") || return 1
+	echo "${row%% *}"
 }
 
 # lab_nic_modules NIC: the guest's driver modules, in load order.
 lab_nic_modules() {
-	case $1 in
-	virtio) echo virtio_pci virtio_net ;;
-	e1000e) echo e1000e ;;
-	vmxnet3) echo vmxnet3 ;;
-	*) return 1 ;;
-	esac
+	local row
+	row=$(lab_nic_row "$1") || return 1
+	echo "${row#* }"
 }
 
 # lab_nic_usage: "--nic must be A or B", from the table.
