@@ -4,8 +4,11 @@
 # parameters of the client's own module (--modparam, e.g. netswap.ko's test
 # switch memalloc=0), guest sysctls (the scenario's SC_SYSCTL, then
 # --sysctl) and the reserve as a share of `netswap reserve`'s
-# recommendation (--reserve).  Each is explicit on the command line and
-# shows in the info line: a run without them is the default configuration.
+# recommendation (--reserve), and a change to the guest's kernel itself
+# (--livepatch NAME: lab/livepatch/NAME.c, loaded before any other module;
+# a lab experiment, never part of netswap).  Each is explicit on the
+# command line and shows in the info line: a run without them is the
+# default configuration.
 
 # lab_check_tuning: the options are well-formed (before anything starts).
 lab_check_tuning() {
@@ -24,9 +27,19 @@ lab_check_tuning() {
 			lab_die "--reserve wants a percentage 1..1000, not '$LAB_RESERVE'"
 		fi
 	fi
-	# build-initramfs hands these to the client's own module (client_kos).
+	if [ -n "$LAB_LIVEPATCH" ] && { ! [[ $LAB_LIVEPATCH =~ ^[a-z][a-z0-9_]*$ ]] ||
+		[ ! -f "$LAB_DIR/livepatch/$LAB_LIVEPATCH.c" ]; }; then
+		lab_die "--livepatch: no lab/livepatch/$LAB_LIVEPATCH.c (there are: $(lab_livepatches))"
+	fi
+	# build-initramfs hands these to the client's own module (client_kos)
+	# and puts the livepatch in.
 	LAB_KO_PARAMS="${LAB_MODPARAMS[*]}"
-	export LAB_KO_PARAMS
+	export LAB_KO_PARAMS LAB_LIVEPATCH
+}
+
+# lab_livepatches: the names --livepatch takes.
+lab_livepatches() {
+	find "$LAB_DIR/livepatch" -name '*.c' -printf '%f\n' | sed 's/\.c$//' | sort | paste -sd' '
 }
 
 # lab_check_client_tuning: the client plug-in can do what was asked.
@@ -67,6 +80,7 @@ lab_tuning_desc() {
 		[ -n "$s" ] && parts+=("sysctl $s")
 	done < <(lab_sysctls)
 	[ -n "$LAB_RESERVE" ] && parts+=("reserve ${LAB_RESERVE}%")
+	[ -n "$LAB_LIVEPATCH" ] && parts+=("livepatch $LAB_LIVEPATCH")
 	[ ${#parts[@]} -gt 0 ] && (IFS=';'; echo "${parts[*]}")
 	return 0
 }
@@ -77,4 +91,12 @@ lab_modparams_ok() {
 	[ ${#LAB_MODPARAMS[@]} -eq 0 ] && return 0
 	[ "${S[modparam_bad]:-0}" = 0 ] &&
 		[ "${S[modparam_seen]:-0}" -ge ${#LAB_MODPARAMS[@]} ]
+}
+
+# lab_livepatch_ok: the --livepatch asked for is enabled in the guest, its
+# transition complete (/init reads /sys/kernel/livepatch back as
+# NS-LIVEPATCH; its module is ns_NAME).
+lab_livepatch_ok() {
+	[ -z "$LAB_LIVEPATCH" ] && return 0
+	grep -qw "ns_$LAB_LIVEPATCH" <<<"${S[livepatches]:-}"
 }

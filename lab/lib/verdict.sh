@@ -18,7 +18,7 @@ lab_result_line() { # PASS|FAIL
 lab_info_line() {
 	local ev=''
 	[ ${#LAB_EVENTS[@]} -gt 0 ] && ev=$(IFS=';'; echo "${LAB_EVENTS[*]}")
-	echo "info: kernel=${LAB_KVERSION:-?} mem=${LAB_MEM}M smp=$LAB_SMP net=$LAB_NET nic=${LAB_NIC:-?}${SC_SINK_RCVBUF:+ sink_rcvbuf=$SC_SINK_RCVBUF}${SC_SINK_DRAIN_MS:+ sink_drain_ms=$SC_SINK_DRAIN_MS} procs=${procs:-?} total=${mib:-?}M passes=${passes:-?} expected=${S[expected]:-?} min_free_kbytes=${S[min_free_kbytes]:-?} tuning=[$(lab_tuning_desc)] modparams=[${S[modparams]:-}] events=[$ev]"
+	echo "info: kernel=${LAB_KVERSION:-?} mem=${LAB_MEM}M smp=$LAB_SMP net=$LAB_NET nic=${LAB_NIC:-?}${SC_SINK_RCVBUF:+ sink_rcvbuf=$SC_SINK_RCVBUF}${SC_SINK_DRAIN_MS:+ sink_drain_ms=$SC_SINK_DRAIN_MS} procs=${procs:-?} total=${mib:-?}M passes=${passes:-?} expected=${S[expected]:-?} min_free_kbytes=${S[min_free_kbytes]:-?} tuning=[$(lab_tuning_desc)] modparams=[${S[modparams]:-}]${LAB_LIVEPATCH:+ livepatches=[${S[livepatches]:-}]} events=[$ev]"
 }
 
 lab_console_tail() {
@@ -69,6 +69,8 @@ lab_verdict() {
 	[ -n "${S[guest_error]}" ] && reasons+=("guest: ${S[guest_error]#NS-ERROR }")
 	lab_modparams_ok ||
 		reasons+=("module parameters not in effect: asked ${LAB_MODPARAMS[*]}, the guest's module has [${S[modparams]:-}]")
+	lab_livepatch_ok ||
+		reasons+=("livepatch not in effect: asked $LAB_LIVEPATCH, the guest has [${S[livepatches]:-}]")
 	if [ ${#reasons[@]} -eq 0 ]; then
 		if [ "${S[guest_done]}" != 1 ]; then
 			reasons+=("guest died without finishing (phase ${S[phase]})")
