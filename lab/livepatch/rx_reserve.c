@@ -12,18 +12,23 @@
  * of the min watermark that head fails, the driver's ring is not refilled
  * and nothing, not even the reply a swap write waits for, is received.
  *
- * The replacement takes every receive buffer the way the kernel already
- * takes its large ones: __alloc_skb() with SKB_ALLOC_RX, which gives head
- * and data __GFP_MEMALLOC while sk_memalloc_socks(), and marks the skb
- * pfmemalloc when its data needed the reserve, so that a socket without
- * SOCK_MEMALLOC drops it (PFMemallocDrop).  The data is then a kmalloc
- * object instead of a page fragment: more memory per packet, nothing a
- * driver can tell.
+ * The replacement takes every receive buffer the way the kernel takes its
+ * large ones, with __alloc_skb(), in two steps.  First with
+ * __GFP_NOMEMALLOC: neither head nor data from the reserve.  Only if that
+ * fails, and a memalloc socket exists, again with SKB_ALLOC_RX, which lets
+ * head and data into the reserve, and the skb is marked pfmemalloc
+ * whichever of the two needed it: a socket without SOCK_MEMALLOC drops it
+ * (PFMemallocDrop) and no reserve memory waits in its queue.  (The lab's
+ * first version took the second step alone: heads came from the reserve
+ * unmarked, a flood's sockets kept them queued, and one guest's reserve
+ * ran out to the last page.)  The data is a kmalloc object instead of a
+ * page fragment: more memory per packet, nothing a driver can tell.
  */
 #include <linux/livepatch.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <net/sock.h>
 
 static struct sk_buff *rx_reserve_netdev_alloc_skb(struct net_device *dev,
 						   unsigned int len,
@@ -31,8 +36,13 @@ static struct sk_buff *rx_reserve_netdev_alloc_skb(struct net_device *dev,
 {
 	struct sk_buff *skb;
 
-	skb = __alloc_skb(len + NET_SKB_PAD, gfp_mask, SKB_ALLOC_RX,
-			  NUMA_NO_NODE);
+	len += NET_SKB_PAD;
+	skb = __alloc_skb(len, gfp_mask | __GFP_NOMEMALLOC, 0, NUMA_NO_NODE);
+	if (!skb && sk_memalloc_socks()) {
+		skb = __alloc_skb(len, gfp_mask, SKB_ALLOC_RX, NUMA_NO_NODE);
+		if (skb)
+			skb->pfmemalloc = 1;
+	}
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, NET_SKB_PAD);
