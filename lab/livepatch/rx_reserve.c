@@ -18,11 +18,11 @@
  * fails, and a memalloc socket exists, again with SKB_ALLOC_RX, which lets
  * head and data into the reserve, and the skb is marked pfmemalloc
  * whichever of the two needed it: a socket without SOCK_MEMALLOC drops it
- * (PFMemallocDrop) and no reserve memory waits in its queue.  (The lab's
- * first version took the second step alone: heads came from the reserve
- * unmarked, a flood's sockets kept them queued, and one guest's reserve
- * ran out to the last page.)  The data is a kmalloc object instead of a
- * page fragment: more memory per packet, nothing a driver can tell.
+ * (PFMemallocDrop) and no reserve memory waits in its queue.  (Taking
+ * the second step alone, as the lab's first version did, marks only
+ * reserve data, and a head from the reserve may wait in any queue.)  The
+ * data is a kmalloc object instead of a page fragment: more memory per
+ * packet, nothing a driver can tell.
  */
 #include <linux/livepatch.h>
 #include <linux/module.h>

@@ -25,6 +25,8 @@
 # receive ring, which runs dry, and nothing -- not the reply of a swap
 # write nor the SYN-ACK of a reconnect -- is received again (with vmxnet3,
 # whose ring never runs dry, every packet is dropped instead: the same).
+# lab/run --livepatch rx_reserve gives receive buffers the reserve and
+# closes that hole in the guest's kernel, to show what it is worth.
 # docs/lab.md, "The reserves", has the traces and the runs.
 # shellcheck source=flood.sh
 . "$LAB_DIR/scenarios/flood.sh"
